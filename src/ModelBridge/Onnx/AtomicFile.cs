@@ -1,0 +1,72 @@
+namespace ModelBridge.Onnx;
+
+/// <summary>
+/// Writes files so that a reader sees either the old file or the complete new one, never a
+/// half-written one: data goes to a temporary file beside the target, is flushed to disk, and
+/// is then renamed over the target. On any failure the temporary file is deleted and the
+/// target is left as it was.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Writes one file atomically.</summary>
+    public static void Write(string path, Action<Stream> write) => WriteAll([(path, write)]);
+
+    /// <summary>Writes a UTF-8 text file atomically.</summary>
+    public static void WriteText(string path, string text) =>
+        Write(path, s =>
+        {
+            using var w = new StreamWriter(s, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true);
+            w.Write(text);
+        });
+
+    /// <summary>
+    /// Writes several files: every file is completed in a temporary first, then all are renamed
+    /// into place (in order). Nothing is renamed unless every write succeeded.
+    /// </summary>
+    public static void WriteAll(IReadOnlyList<(string Path, Action<Stream> Write)> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var temps = new List<(string Temp, string Target)>(files.Count);
+        try
+        {
+            foreach (var (path, write) in files)
+            {
+                string target = Path.GetFullPath(path);
+                string dir = Path.GetDirectoryName(target) ?? ".";
+                Directory.CreateDirectory(dir);
+                string temp = Path.Combine(dir, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+                temps.Add((temp, target));
+                using var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                write(fs);
+                fs.Flush(flushToDisk: true);
+            }
+            foreach (var (temp, target) in temps)
+            {
+                File.Move(temp, target, overwrite: true);
+            }
+        }
+        catch
+        {
+            foreach (var (temp, _) in temps)
+            {
+                TryDelete(temp);
+            }
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Best effort: the original exception is what the caller needs to see.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

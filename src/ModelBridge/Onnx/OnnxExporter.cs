@@ -1,0 +1,225 @@
+using System.Globalization;
+using ModelBridge.Errors;
+using ModelBridge.Ir;
+using ModelBridge.OnnxProto;
+
+namespace ModelBridge.Onnx;
+
+/// <summary>Turns the IR back into protobuf, reusing loaded messages for everything unedited.</summary>
+/// <remarks>
+/// Unedited parts come back as the very messages that were parsed (so unknown fields, field
+/// presence and typed payload fields survive) and initializer payloads are wrapped, not copied.
+/// An unedited model therefore serialises to the bytes it was loaded from.
+/// </remarks>
+internal static class OnnxExporter
+{
+    public static ModelProto Export(Model model, SaveOptions options, ExternalDataPlan? external, bool includeInitializers = true)
+    {
+        var proto = new ModelProto();
+        proto.MergeFrom(model.Template);
+        proto.Graph = ExportGraph(model.Graph, options, external, includeInitializers);
+        return proto;
+    }
+
+    private static GraphProto ExportGraph(Graph graph, SaveOptions options, ExternalDataPlan? external, bool includeInitializers)
+    {
+        var gp = new GraphProto();
+        if (graph.Template is { } template)
+        {
+            gp.MergeFrom(template);
+        }
+        if (gp.Name != graph.Name)
+        {
+            gp.Name = graph.Name;
+        }
+        IReadOnlyList<Node> order = graph.TopologicalOrder();
+        foreach (Node n in order)
+        {
+            gp.Node.Add(ExportNode(n));
+        }
+        foreach (Value v in includeInitializers ? graph.Initializers : [])
+        {
+            gp.Initializer.Add(external?.Place(v) ?? v.Initializer!.ToProto(v.Name));
+        }
+        foreach (Value v in graph.Inputs)
+        {
+            gp.Input.Add(ExportInfo(v, v.Info));
+        }
+        foreach (Value v in graph.Outputs)
+        {
+            gp.Output.Add(ExportInfo(v, v.OutputInfo));
+        }
+        var written = new HashSet<Value>();
+        foreach (var (v, info) in graph.ValueInfoOrder)
+        {
+            if (graph.FindValue(v.Name) != v)
+            {
+                continue;
+            }
+            written.Add(v);
+            gp.ValueInfo.Add(ExportInfo(v, info));
+        }
+        if (options.WriteInferredShapes)
+        {
+            foreach (Node n in order)
+            {
+                foreach (Value? o in n.Outputs)
+                {
+                    if (o?.Type is not null && !o.IsGraphOutput && written.Add(o))
+                    {
+                        gp.ValueInfo.Add(ExportInfo(o, null));
+                    }
+                }
+            }
+        }
+        return gp;
+    }
+
+    private static NodeProto ExportNode(Node n)
+    {
+        var p = new NodeProto();
+        if (n.Template is { } t)
+        {
+            p.MergeFrom(t);
+            p.Input.Clear();
+            p.Output.Clear();
+            p.Attribute.Clear();
+        }
+        if (p.Name != n.Name)
+        {
+            p.Name = n.Name;
+        }
+        if (p.OpType != n.OpType)
+        {
+            p.OpType = n.OpType;
+        }
+        if (p.Domain != n.Domain)
+        {
+            p.Domain = n.Domain;
+        }
+        foreach (Value? v in n.Inputs)
+        {
+            p.Input.Add(v?.Name ?? string.Empty);
+        }
+        foreach (Value? v in n.Outputs)
+        {
+            p.Output.Add(v?.Name ?? string.Empty);
+        }
+        p.Attribute.Add(n.AttributeList);
+        return p;
+    }
+
+    private static ValueInfoProto ExportInfo(Value v, ValueInfoProto? loaded)
+    {
+        if (loaded is not null && (v.Type is null || Equals(OnnxImporter.TypeFromProto(loaded.Type), v.Type)))
+        {
+            if (loaded.Name == v.Name)
+            {
+                return loaded;
+            }
+            var renamed = loaded.Clone();
+            renamed.Name = v.Name;
+            return renamed;
+        }
+        var p = new ValueInfoProto { Name = v.Name };
+        if (loaded is not null)
+        {
+            if (loaded.HasDocString)
+            {
+                p.DocString = loaded.DocString;
+            }
+            p.MetadataProps.Add(loaded.MetadataProps);
+        }
+        if (v.Type is { } type)
+        {
+            p.Type = TypeToProto(type);
+        }
+        else if (loaded?.Type is not null)
+        {
+            p.Type = loaded.Type;
+        }
+        return p;
+    }
+
+    public static TypeProto TypeToProto(TensorType type)
+    {
+        var tt = new TypeProto.Types.Tensor { ElemType = (int)type.ElementType };
+        if (type.Shape is { } shape)
+        {
+            tt.Shape = new TensorShapeProto();
+            foreach (Dim d in shape.Dims)
+            {
+                var dim = new TensorShapeProto.Types.Dimension();
+                if (d.Value is long value)
+                {
+                    dim.DimValue = value;
+                }
+                else if (d.Symbol is { } sym)
+                {
+                    dim.DimParam = sym;
+                }
+                tt.Shape.Dim.Add(dim);
+            }
+        }
+        return new TypeProto { TensorType = tt };
+    }
+}
+
+/// <summary>Lays out large initializers in an external-data side file while a model is exported.</summary>
+internal sealed class ExternalDataPlan(ExternalDataOptions options)
+{
+    private readonly List<(long Offset, ReadOnlyMemory<byte> Data)> _chunks = [];
+    private long _length;
+
+    public ExternalDataOptions Options { get; } = options;
+
+    public bool IsEmpty => _chunks.Count == 0;
+
+    public TensorProto? Place(Value v)
+    {
+        Tensor t = v.Initializer!;
+        if (t.DataType == DataType.String || t.ExpectedByteLength < Options.SizeThreshold)
+        {
+            return null;
+        }
+        ReadOnlyMemory<byte> data = t.Data;
+        if (data.Length != t.ExpectedByteLength)
+        {
+            ThrowHelper.InvalidModel($"Initializer '{v.Name}' ({t}) holds {data.Length} bytes but needs {t.ExpectedByteLength}.");
+        }
+        long offset = (_length + Options.Alignment - 1) / Options.Alignment * Options.Alignment;
+        _chunks.Add((offset, data));
+        _length = offset + data.Length;
+        var p = new TensorProto();
+        p.Dims.Add(t.Dims);
+        p.DataType = (int)t.DataType;
+        p.Name = v.Name;
+        if (t.Template.HasDocString)
+        {
+            p.DocString = t.Template.DocString;
+        }
+        p.MetadataProps.Add(t.Template.MetadataProps);
+        p.DataLocation = TensorProto.Types.DataLocation.External;
+        p.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = Options.FileName });
+        p.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
+        p.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = data.Length.ToString(CultureInfo.InvariantCulture) });
+        return p;
+    }
+
+    public void WriteTo(Stream stream)
+    {
+        long position = 0;
+        Span<byte> zeros = stackalloc byte[256];
+        foreach (var (offset, data) in _chunks)
+        {
+            while (position < offset)
+            {
+                int n = (int)Math.Min(zeros.Length, offset - position);
+                stream.Write(zeros[..n]);
+                position += n;
+            }
+            stream.Write(data.Span);
+            position += data.Length;
+        }
+    }
+}
