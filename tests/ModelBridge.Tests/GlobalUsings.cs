@@ -2,3 +2,4 @@ global using NUnit.Framework;
 global using ModelBridge.Ir;
 global using ModelBridge.Onnx;
 global using ModelBridge.Errors;
+global using Google.Protobuf;
