@@ -1,0 +1,64 @@
+using ModelBridge.Ir;
+
+namespace ModelBridge.Rewriting;
+
+/// <summary>Read-only helpers that patterns use in <c>Match</c>.</summary>
+public static class Patterns
+{
+    /// <summary>The single node reading <paramref name="v"/>, when it has exactly one reader and is not a graph output.</summary>
+    public static Node? SoleConsumer(Value? v) =>
+        v is { IsGraphOutput: false } && v.Uses.Count == 1 && !v.Uses[0].IsImplicit ? v.Uses[0].Node : null;
+
+    /// <summary>The producer of <paramref name="v"/> when it is a live standard-domain node of type <paramref name="op"/>.</summary>
+    public static Node? ProducedBy(Value? v, string op) =>
+        v?.Producer is { IsAlive: true, IsStandardDomain: true } p && p.OpType == op ? p : null;
+
+    /// <summary>The constant payload of an input as floats, or null when it is not a float constant.</summary>
+    public static float[]? ConstFloats(Value? v) =>
+        Graph.TryGetConstant(v) is { } t && DataTypes.IsFloatingPoint(t.DataType) ? t.ToFloatArray() : null;
+
+    /// <summary>The constant payload of an input as int64s, or null when it is not an integer constant.</summary>
+    public static long[]? ConstInts(Value? v) =>
+        Graph.TryGetConstant(v) is { } t && t.DataType is DataType.Int64 or DataType.Int32 ? t.ToInt64Array() : null;
+
+    /// <summary>True when every element equals <paramref name="x"/>.</summary>
+    public static bool AllEqual(float[] values, float x) => Array.TrueForAll(values, v => v == x);
+
+    /// <summary>The static dims of a value, or null.</summary>
+    public static long[]? StaticShape(Value? v) => v?.Type?.Shape is { } s && s.TryGetStatic(out long[] d) ? d : null;
+
+    /// <summary>The other input of a binary node (given one input).</summary>
+    public static Value? OtherInput(Node binary, Value one) =>
+        binary.Inputs.Count == 2 ? (binary.Inputs[0] == one ? binary.Inputs[1] : binary.Inputs[1] == one ? binary.Inputs[0] : null) : null;
+
+    /// <summary>
+    /// Per-channel values of a constant broadcast against a rank-<paramref name="rank"/> NC... tensor
+    /// with <paramref name="channels"/> channels: shapes [C,1,..], [1,C,1,..], [C] for rank 2, or a
+    /// scalar-like [1,..] (expanded to C copies). Null when the constant is not of such a shape.
+    /// </summary>
+    public static float[]? PerChannel(Value? v, long channels, int rank)
+    {
+        if (Graph.TryGetConstant(v) is not { } t || !DataTypes.IsFloatingPoint(t.DataType))
+        {
+            return null;
+        }
+        long[] dims = [.. t.Dims];
+        float[] data = t.ToFloatArray();
+        if (data.Length == 1)
+        {
+            return dims.Length <= rank ? Enumerable.Repeat(data[0], (int)channels).ToArray() : null;
+        }
+        if (data.Length != channels || dims.Length > rank)
+        {
+            return null;
+        }
+        // Right-align dims against the NC... layout: the channel axis is rank-2-... from the right.
+        int channelFromRight = rank - 1 - 1;
+        int axisInConst = dims.Length - 1 - channelFromRight;
+        if (axisInConst < 0 || dims[axisInConst] != channels)
+        {
+            return null;
+        }
+        return data;
+    }
+}
