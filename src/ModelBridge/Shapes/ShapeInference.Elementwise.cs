@@ -4,33 +4,27 @@ namespace ModelBridge.Shapes;
 
 public static partial class ShapeInference
 {
-    /// <summary>Ops whose single output has the type and shape of input 0.</summary>
-    private static readonly string[] SameAsInputOps =
-    [
-        "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh", "Softmax", "LogSoftmax", "Hardmax",
-        "Elu", "Selu", "Celu", "Gelu", "Mish", "Softplus", "Softsign", "ThresholdedRelu", "Shrink",
-        "Erf", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sqrt", "Not",
-        "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
-        "BitwiseNot", "Clip", "LRN", "CumSum", "Trilu", "ReverseSequence", "MeanVarianceNormalization",
-        "InstanceNormalization", "GroupNormalization", "Scatter", "ScatterElements", "ScatterND",
-        "Bernoulli", "Binarizer",
-    ];
-
-    private static readonly string[] ArithmeticOps =
-        ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "PRelu", "Max", "Min", "Sum", "Mean"];
-
-    private static readonly string[] PredicateOps =
-        ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor"];
-
     private static void RegisterElementwise(Dictionary<string, Action<InferenceContext>> rules)
     {
-        foreach (string op in SameAsInputOps)
+        string[] predicates = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor"];
+        string[] arithmetic = ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "Max", "Min", "Sum", "Mean"];
+        string[] sameAsInput = [
+            "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh", "Softmax", "LogSoftmax", "Hardmax",
+            "Elu", "Selu", "Celu", "Gelu", "Mish", "Softplus", "Softsign", "ThresholdedRelu", "Shrink",
+            "Erf", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sqrt", "Not",
+            "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
+            "BitwiseNot", "Clip", "LRN", "CumSum", "Trilu", "ReverseSequence", "MeanVarianceNormalization",
+            "InstanceNormalization", "GroupNormalization", "Scatter", "ScatterElements", "ScatterND",
+            "Binarizer", "PRelu",
+        ];
+        foreach (string op in sameAsInput)
         {
             rules[op] = c => c.SameAs(0, 0);
         }
+        rules["Bernoulli"] = c => c.Set(0, c.Node.HasAttribute("dtype") ? (DataType)c.Int("dtype", 1) : c.ElemOf(0), c.DimsOf(0));
         rules["IsNaN"] = c => c.Set(0, DataType.Bool, c.DimsOf(0));
         rules["IsInf"] = c => c.Set(0, DataType.Bool, c.DimsOf(0));
-        foreach (string op in ArithmeticOps)
+        foreach (string op in arithmetic)
         {
             rules[op] = c =>
             {
@@ -38,7 +32,7 @@ public static partial class ShapeInference
                 FoldElementwise(c);
             };
         }
-        foreach (string op in PredicateOps)
+        foreach (string op in predicates)
         {
             rules[op] = c =>
             {

@@ -4,12 +4,10 @@ namespace ModelBridge.Shapes;
 
 public static partial class ShapeInference
 {
-    private static readonly string[] ReduceOps =
-        ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"];
-
     private static void RegisterReduce(Dictionary<string, Action<InferenceContext>> rules)
     {
-        foreach (string op in ReduceOps)
+        string[] reduceOps = ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"];
+        foreach (string op in reduceOps)
         {
             // ReduceSum takes axes as an input from opset 13, the others from 18.
             long inputSince = op == "ReduceSum" ? 13 : 18;
