@@ -25,6 +25,19 @@ public static partial class ShapeInference
         rules["GlobalLpPool"] = GlobalPool;
         rules["MaxUnpool"] = MaxUnpool;
         rules["BatchNormalization"] = BatchNormalization;
+        rules["GridSample"] = c =>
+        {
+            // X [N, C, D1..Dr], grid [N, O1..Or, r] give [N, C, O1..Or].
+            IReadOnlyList<Dim>? xd = c.DimsOf(0);
+            IReadOnlyList<Dim>? gd = c.DimsOf(1);
+            c.Set(0, c.ElemOf(0), xd is null || gd is null || gd.Count < 2 ? null : [xd[0], xd[1], .. gd.Skip(1).Take(gd.Count - 2)]);
+        };
+        rules["RoiAlign"] = c =>
+        {
+            Dim channels = c.DimsOf(0) is { Count: 4 } xd ? xd[1] : Dim.Unknown;
+            Dim rois = c.DimsOf(1) is [var r, _] ? r : Dim.Unknown;
+            c.Set(0, c.ElemOf(0), [rois, channels, Dim.Of(c.Int("output_height", 1)), Dim.Of(c.Int("output_width", 1))]);
+        };
         rules["LayerNormalization"] = LayerNormalization;
     }
 

@@ -67,12 +67,34 @@ public static partial class ShapeInference
                 FoldCast(c, c.ElemOf(1));
             }
         };
+        rules["QuantizeLinear"] = c =>
+            c.Set(0, c.HasInput(2) ? c.ElemOf(2) : c.Node.HasAttribute("output_dtype") ? (DataType)c.Int("output_dtype", 2) : DataType.UInt8, c.DimsOf(0));
+        rules["DequantizeLinear"] = c => c.Set(0, c.ElemOf(1) == DataType.Undefined ? DataType.Float : c.ElemOf(1), c.DimsOf(0));
+        rules["DynamicQuantizeLinear"] = c =>
+        {
+            c.Set(0, DataType.UInt8, c.DimsOf(0));
+            c.Set(1, DataType.Float, []);
+            c.Set(2, DataType.UInt8, []);
+        };
+        rules["NegativeLogLikelihoodLoss"] = c => Loss(c, target: 1);
+        rules["SoftmaxCrossEntropyLoss"] = c =>
+        {
+            Loss(c, target: 1);
+            c.SameAs(1, 0);
+        };
         rules["Dropout"] = c =>
         {
             c.SameAs(0, 0);
             // The mask is T before opset 10 and bool from 10 (T1 = tensor(bool)).
             c.Set(1, c.Opset < 10 ? c.ElemOf(0) : DataType.Bool, c.DimsOf(0));
         };
+    }
+
+    /// <summary>A loss: the target's shape with reduction "none", else a scalar (the default "mean" or "sum").</summary>
+    private static void Loss(InferenceContext c, int target)
+    {
+        string reduction = c.Str("reduction", "mean");
+        c.Set(0, c.ElemOf(0), reduction == "none" ? c.DimsOf(target) : []);
     }
 
     /// <summary>Output 0 is the multidirectional broadcast of the given inputs.</summary>

@@ -11,6 +11,7 @@ public static partial class ShapeInference
         rules["QLinearMatMul"] = c => MatMul(c, 0, 3, c.HasInput(7) ? c.ElemOf(7) : DataType.UInt8);
         rules["Gemm"] = Gemm;
         rules["Einsum"] = Einsum;
+        rules["Det"] = c => c.Set(0, c.ElemOf(0), c.DimsOf(0) is { Count: >= 2 } d ? d.Take(d.Count - 2) : null);
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ namespace ModelBridge.Shapes;
 /// <para>
 /// The rules are split by concern: <c>ShapeInference.Conv.cs</c> (convolution, pooling,
 /// normalisation), <c>.Elementwise.cs</c> (unary, broadcasting binary, casts), <c>.Linear.cs</c>
-/// (MatMul, Gemm), <c>.Tensor.cs</c> (reshape, transpose, concat, slice, ...), <c>.Reduce.cs</c>
+/// (MatMul, Gemm, Einsum), <c>.Recurrent.cs</c> (RNN, GRU, LSTM), <c>.Tensor.cs</c> (reshape, transpose, concat, slice, ...), <c>.Reduce.cs</c>
 /// and <c>.ConstantFolding.cs</c> (evaluation of integer shape values).
 /// </para>
 /// </remarks>
@@ -159,6 +159,7 @@ public static partial class ShapeInference
         RegisterLinear(rules);
         RegisterTensor(rules);
         RegisterReduce(rules);
+        RegisterRecurrent(rules);
         RegisterConstants(rules);
         return rules;
     }
