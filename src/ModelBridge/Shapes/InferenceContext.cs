@@ -110,7 +110,8 @@ internal sealed class InferenceContext
         {
             return;
         }
-        Inferred[i] = new TensorType(type, dims is null ? null : new TensorShape(dims));
+        // Nothing known at all (e.g. the input of an unknown op) stays null rather than "undefined[?]".
+        Inferred[i] = type == DataType.Undefined && dims is null ? null : new TensorType(type, dims is null ? null : new TensorShape(dims));
     }
 
     /// <summary>Sets output <paramref name="i"/>'s type and tracked contents.</summary>
