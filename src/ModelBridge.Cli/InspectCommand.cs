@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using ModelBridge.Inspection;
 using ModelBridge.Ir;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Cli;
 
@@ -65,7 +66,12 @@ internal static class Inspector
 {
     public static ModelSummary Summarise(Model m, IReadOnlyDictionary<string, long> dims)
     {
-        _ = dims;
-        return ModelSummary.Create(m);
+        ShapeInferenceResult shapes = ShapeInference.Run(m.Graph, new ShapeInferenceOptions { DimOverrides = dims });
+        ModelSummary summary = ModelSummary.Create(m);
+        return summary with
+        {
+            UnknownShapes = [.. shapes.UnknownShapes.Select(v => v.Name)],
+            Warnings = [.. summary.Warnings, .. shapes.Warnings],
+        };
     }
 }

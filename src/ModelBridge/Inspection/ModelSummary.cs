@@ -29,7 +29,7 @@ public sealed record ModelSummary
     public required int NodeCount { get; init; }
 
     /// <summary>Operator histogram, most frequent first (ties by name).</summary>
-    public required IReadOnlyList<KeyValuePair<string, int>> OpHistogram { get; init; }
+    public required IReadOnlyDictionary<string, int> OpHistogram { get; init; }
 
     /// <summary>Number of initializer elements.</summary>
     public required long ParameterCount { get; init; }
@@ -53,7 +53,7 @@ public sealed record ModelSummary
             .GroupBy(n => n.IsStandardDomain ? n.OpType : $"{n.Domain}::{n.OpType}")
             .Select(gr => new KeyValuePair<string, int>(gr.Key, gr.Count()))
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
-            .ToList();
+            .ToDictionary(kv => kv.Key, kv => kv.Value); // insertion order: most frequent first
         long parameters = 0, bytes = 0;
         foreach (Value v in g.Initializers)
         {
