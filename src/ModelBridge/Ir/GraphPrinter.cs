@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text;
+using ModelBridge.OnnxProto;
+using AttrType = ModelBridge.OnnxProto.AttributeProto.Types.AttributeType;
+
+namespace ModelBridge.Ir;
+
+/// <summary>
+/// A deterministic, human-readable text form of a graph (for goldens and debugging):
+/// <code>
+/// graph main (opset 21)
+///   input  %x: float[1,8,4,4]
+///   init   %w: float[8] = [1, 1, ...]
+///   %y = GroupNormalization(%x, %w, %b) {epsilon=1e-05, num_groups=2}
+///   output %y: float[1,8,4,4]
+/// </code>
+/// </summary>
+public static class GraphPrinter
+{
+    /// <summary>Prints <paramref name="graph"/> in topological order.</summary>
+    public static string Print(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"graph {graph.Name} (opset {graph.OpsetVersion("")?.ToString(CultureInfo.InvariantCulture) ?? "?"})\n");
+        foreach (Value v in graph.Inputs.Where(v => v.Initializer is null))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"  input  %{v.Name}: {v.Type?.ToString() ?? "?"}\n");
+        }
+        foreach (Value v in graph.Initializers.OrderBy(v => v.Name, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"  init   %{v.Name}: {v.Initializer} = {Preview(v.Initializer!)}\n");
+        }
+        foreach (Node n in graph.TopologicalOrder())
+        {
+            string outs = string.Join(", ", n.Outputs.Select(o => o is null ? "_" : "%" + o.Name));
+            string ins = string.Join(", ", n.Inputs.Select(i => i is null ? "_" : "%" + i.Name));
+            string op = n.IsStandardDomain ? n.OpType : $"{n.Domain}::{n.OpType}";
+            string attrs = n.RawAttributes.Count == 0 ? string.Empty
+                : " {" + string.Join(", ", n.RawAttributes.OrderBy(a => a.Name, StringComparer.Ordinal).Select(FormatAttribute)) + "}";
+            sb.Append(CultureInfo.InvariantCulture, $"  {outs} = {op}({ins}){attrs}\n");
+        }
+        foreach (Value v in graph.Outputs)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"  output %{v.Name}: {v.Type?.ToString() ?? "?"}\n");
+        }
+        return sb.ToString();
+    }
+
+    private static string Preview(Tensor t)
+    {
+        if (t.DataType == DataType.String || t.ElementCount > 8)
+        {
+            return t.ElementCount > 8 ? $"<{t.ElementCount} values>" : "<strings>";
+        }
+        try
+        {
+            return DataTypes.IsFloatingPoint(t.DataType)
+                ? "[" + string.Join(", ", t.ToFloatArray().Select(f => f.ToString("G6", CultureInfo.InvariantCulture))) + "]"
+                : "[" + string.Join(", ", t.ToInt64Array()) + "]";
+        }
+        catch (NotSupportedException)
+        {
+            return "<?>";
+        }
+    }
+
+    private static string FormatAttribute(AttributeProto a)
+    {
+        string value = Node.EffectiveType(a) switch
+        {
+            AttrType.Int => a.I.ToString(CultureInfo.InvariantCulture),
+            AttrType.Float => a.F.ToString("G6", CultureInfo.InvariantCulture),
+            AttrType.String => "\"" + a.S.ToStringUtf8() + "\"",
+            AttrType.Ints => "[" + string.Join(",", a.Ints) + "]",
+            AttrType.Floats => "[" + string.Join(",", a.Floats.Select(f => f.ToString("G6", CultureInfo.InvariantCulture))) + "]",
+            AttrType.Tensor => "tensor",
+            AttrType.Graph => "graph",
+            var t => t.ToString(),
+        };
+        return $"{a.Name}={value}";
+    }
+}
