@@ -68,9 +68,6 @@ public sealed class TensorData : IEquatable<TensorData>
     public static TensorData Create<T>(ReadOnlySpan<long> dims, ReadOnlySpan<T> values) where T : unmanaged =>
         FromBytes(DataTypeOf<T>(), dims, MemoryMarshal.AsBytes(values).ToArray());
 
-    /// <summary>Creates a tensor holding a copy of <paramref name="values"/>.</summary>
-    public static TensorData Create<T>(long[] dims, T[] values) where T : unmanaged => Create<T>(dims.AsSpan(), values.AsSpan());
-
     /// <summary>A rank-0 tensor holding <paramref name="value"/>.</summary>
     public static TensorData Scalar<T>(T value) where T : unmanaged => Create<T>([], [value]);
 
