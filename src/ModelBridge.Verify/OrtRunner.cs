@@ -42,7 +42,9 @@ public sealed class OrtRunner : IDisposable
         options ??= OrtRunnerOptions.Default;
         using SessionOptions sessionOptions = CreateSessionOptions(options);
         (_session, _tempDirectory) = CreateSession(model, options, sessionOptions);
-        (_requiredInputs, _overridableInputs) = ([.. _session.InputNames], [.. _session.OverridableInitializerMetadata.Keys]);
+        _requiredInputs = [.. _session.InputNames];
+        OverridableInputNames = [.. _session.OverridableInitializerMetadata.Keys];
+        _overridableInputs = [.. OverridableInputNames];
         Options = options;
     }
 
@@ -64,7 +66,9 @@ public sealed class OrtRunner : IDisposable
             using Model model = Model.Load(modelPath);
             (_session, _tempDirectory) = CreateSession(model, options, sessionOptions);
         }
-        (_requiredInputs, _overridableInputs) = ([.. _session.InputNames], [.. _session.OverridableInitializerMetadata.Keys]);
+        _requiredInputs = [.. _session.InputNames];
+        OverridableInputNames = [.. _session.OverridableInitializerMetadata.Keys];
+        _overridableInputs = [.. OverridableInputNames];
         Options = options;
     }
 
@@ -75,7 +79,7 @@ public sealed class OrtRunner : IDisposable
     public IReadOnlyList<string> InputNames => _session.InputNames;
 
     /// <summary>Inputs <see cref="Run"/> accepts in place of an initializer's value.</summary>
-    public IReadOnlyCollection<string> OverridableInputNames => _overridableInputs;
+    public IReadOnlyList<string> OverridableInputNames { get; }
 
     /// <summary>Outputs <see cref="Run"/> returns: the model's own, then the extra ones.</summary>
     public IReadOnlyList<string> OutputNames => _session.OutputNames;

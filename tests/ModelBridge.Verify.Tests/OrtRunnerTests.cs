@@ -80,6 +80,14 @@ public sealed class OrtRunnerTests
     }
 
     [Test]
+    public void An_initializer_can_be_exposed()
+    {
+        using Model model = TestModels.ReluMulNeg();
+        using var runner = new OrtRunner(model, new OrtRunnerOptions { ExtraOutputs = ["two"] });
+        Assert.That(runner.Run(XInput())["two"], Is.EqualTo(TensorData.Scalar(2f)));
+    }
+
+    [Test]
     public void The_callers_model_is_not_changed_by_exposing_outputs()
     {
         using Model model = TestModels.ReluMulNeg();
