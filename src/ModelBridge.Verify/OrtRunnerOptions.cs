@@ -48,7 +48,7 @@ public sealed record OrtRunnerOptions
     public static OrtRunnerOptions Default { get; } = new();
 
     /// <summary>
-    /// The least severe message ORT prints (to the process's standard error); warnings by
+    /// The least severe message ORT prints (from native code, past <see cref="Console"/>); warnings by
     /// default, so a clean model runs silently. <see cref="OrtLogLevel.Verbose"/> shows what ORT
     /// does to the graph; <see cref="OrtLogLevel.Error"/> hides warnings such as "opset below 7".
     /// </summary>
