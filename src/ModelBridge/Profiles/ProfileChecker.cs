@@ -125,13 +125,13 @@ public static class ProfileChecker
         }
         if (ctx.Graph.OpsetVersion(ctx.Node.Domain) is not long v)
         {
-            ctx.Unchecked("opset");
+            ctx.Unchecked(c.MinOpset is not null ? "minOpset" : "maxOpset");
             return;
         }
         var range = new IntRange(c.MinOpset, c.MaxOpset);
         if (!range.Contains(v))
         {
-            ctx.Fail("opset", $"{ctx.Node.OpType} at opset {v}; {ctx.Target} supports it at opsets {range}");
+            ctx.Fail(v < c.MinOpset ? "minOpset" : "maxOpset", $"{ctx.Node.OpType} at opset {v}; {ctx.Target} supports it at opsets {range}");
         }
     }
 

@@ -4,7 +4,7 @@ using ModelBridge.Ir;
 namespace ModelBridge.Profiles;
 
 /// <summary>One broken constraint: which one, and what the node has that the target does not accept.</summary>
-/// <param name="Constraint">The profile key (<c>op</c> for an operator the target does not list, <c>opset</c>, <c>groupPolicy</c>, ...).</param>
+/// <param name="Constraint">The profile key that is broken (<c>minOpset</c>, <c>groupPolicy</c>, ...), or <c>op</c> for an operator the target does not list.</param>
 /// <param name="Message">The value found and what the target accepts.</param>
 public sealed record ConstraintViolation(string Constraint, string Message)
 {
