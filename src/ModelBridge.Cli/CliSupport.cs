@@ -40,6 +40,11 @@ internal static class CliSupport
         {
             return body();
         }
+        catch (InvalidProfileException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return Program.Usage;
+        }
         catch (ModelBridgeException ex)
         {
             Console.Error.WriteLine($"error: {ex.Message}");

@@ -11,6 +11,9 @@ public static class Program
     /// <summary>Exit code: the model is invalid or could not be read.</summary>
     public const int InvalidModel = 2;
 
+    /// <summary>Exit code of <c>check</c>: at least one node is not supported by the target.</summary>
+    public const int Unsupported = 3;
+
     /// <summary>Exit code: bad command-line usage.</summary>
     public const int Usage = 64;
 
@@ -19,6 +22,8 @@ public static class Program
     {
         var root = new RootCommand("ModelBridge: rewrite ONNX models for phone runtimes and verify them layer by layer.");
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(ProfileCommand.Create());
         return root;
     }
 

@@ -62,3 +62,25 @@ public sealed class UnsupportedOperatorException : ModelBridgeException
     /// <summary>Why each candidate rewrite or check refused the node.</summary>
     public IReadOnlyList<string> Reasons { get; }
 }
+
+/// <summary>A target profile (JSON) is malformed: bad JSON, an unknown key, or a value of the wrong kind.</summary>
+/// <remarks>
+/// A profile is input data like a model, so it shares the <see cref="ModelBridgeException"/> base; the
+/// message always names the file (or stream) and the JSON path of the offending key.
+/// </remarks>
+public sealed class InvalidProfileException : ModelBridgeException
+{
+    /// <summary>Creates the exception.</summary>
+    public InvalidProfileException(string message, string source, string? key, Exception? inner = null)
+        : base(message, null, null, inner)
+    {
+        ProfilePath = source;
+        Key = key;
+    }
+
+    /// <summary>The file path (or stream name) of the profile.</summary>
+    public string ProfilePath { get; }
+
+    /// <summary>JSON path of the offending key, e.g. <c>ops.Conv.groupPolicy</c>, when the problem is in one.</summary>
+    public string? Key { get; }
+}

@@ -18,5 +18,13 @@ internal static class ThrowHelper
         => throw new UnsafeExternalDataException(message, tensorName);
 
     [DoesNotReturn]
+    public static void InvalidProfile(string source, string? key, string message, Exception? inner = null)
+        => throw new InvalidProfileException(key is null ? $"{source}: {message}" : $"{source}: '{key}': {message}", source, key, inner);
+
+    [DoesNotReturn]
+    public static T InvalidProfile<T>(string source, string? key, string message)
+        => throw new InvalidProfileException(key is null ? $"{source}: {message}" : $"{source}: '{key}': {message}", source, key);
+
+    [DoesNotReturn]
     public static void InvalidOperation(string message) => throw new InvalidOperationException(message);
 }
