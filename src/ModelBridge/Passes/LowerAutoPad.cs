@@ -23,12 +23,13 @@ namespace ModelBridge.Passes;
 /// total = s·(in − 1) + output_padding + (k − 1)·d + 1 − out, split the same way.
 /// </para>
 /// <para>
-/// Refused where runtimes disagree with the spec, since no explicit padding would then be exact
-/// against both: total &lt; 0 (kernel smaller than stride; the spec clamps to 0, ONNX Runtime
-/// does not), pools with dilation &gt; 1 (ONNX Runtime sizes SAME pads from the undilated kernel),
-/// pools with ceil_mode=1, a pool pad not smaller than the kernel (ONNX Runtime rejects it),
-/// ConvTranspose with an explicit output_shape, and ConvTranspose whose total padding is odd (ONNX
-/// Runtime places the odd element on the other side for SAME_UPPER).
+/// Refused where runtimes are known to have disagreed with the spec, since no explicit padding
+/// would then be exact against both: total &lt; 0 (kernel smaller than stride; the spec clamps it
+/// to 0, ONNX Runtime's pool code has used it unclamped), pools with dilation &gt; 1 (ONNX
+/// Runtime's pool code has sized SAME pads from the undilated kernel), pools with ceil_mode=1, a
+/// pool pad not smaller than the kernel (ONNX Runtime rejects it), ConvTranspose with an explicit
+/// output_shape, and ConvTranspose whose total padding is odd (the spec's text and formula, and
+/// runtimes, have differed on which side takes the odd element).
 /// </para>
 /// <para>Numerics: exact (the same kernel runs with the same padding).</para>
 /// </remarks>

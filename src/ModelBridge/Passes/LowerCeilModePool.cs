@@ -17,16 +17,16 @@ namespace ModelBridge.Passes;
 /// dims; for MaxPool the Indices output unused.
 /// </para>
 /// <para>
-/// Formula (per spatial axis, e = (k − 1)·d + 1, P = begin + end): the ceil output
-/// o = ⌈(in + P − e) / s⌉ + 1 needs extra = (o − 1)·s + e − (in + P) ≥ 0 more end padding so that
-/// ⌊(in + P + extra − e) / s⌋ + 1 = o. The last window then ends exactly at the padded edge.
+/// Formula (per spatial axis, e = (k − 1)·d + 1, P = begin + end): the ceil output is
+/// o = ⌈(in + P − e) / s⌉ + 1, less one when that last window would start at or past in + begin
+/// (the spec drops it, and ONNX Runtime 1.31 agrees). Then extra = max(0, (o − 1)·s + e − (in + P))
+/// more end padding gives ⌊(in + P + extra − e) / s⌋ + 1 = o, the last window ending exactly at the
+/// padded edge; when the dropped window made floor and ceil agree, extra is 0 and only ceil_mode goes.
 /// </para>
 /// <para>
-/// Refused where the result would not be exact or not accepted: a last ceil window starting past
-/// the input and begin pad (the spec drops it, ONNX Runtime keeps it, so the two disagree already),
-/// an end pad that would reach the kernel size (ONNX Runtime rejects it), and AveragePool with
-/// count_include_pad=1 and extra &gt; 0 (in ceil mode the overhang beyond the padded edge is not
-/// counted, an explicit pad would be).
+/// Refused where the result would not be exact or not accepted: an end pad that would reach the
+/// kernel size (ONNX Runtime rejects it), and AveragePool with count_include_pad=1 and extra &gt; 0
+/// (in ceil mode the overhang beyond the padded edge is not counted, an explicit pad would be).
 /// </para>
 /// <para>
 /// Numerics: exact. MaxPool ignores padded positions; AveragePool with count_include_pad=0 divides
@@ -93,9 +93,10 @@ public sealed class LowerCeilModePool : RewritePattern<LowerCeilModePool.Found>
             long o = (padded - e + s - 1) / s + 1;
             if ((o - 1) * s >= input[i] + w.Begin(i))
             {
-                return MatchResult.Fail($"the last ceil window on axis {i} starts in the end padding (the spec drops it, ONNX Runtime does not)");
+                // The spec drops a last window that would start in the end padding.
+                o--;
             }
-            long extra = (o - 1) * s + e - padded;
+            long extra = Math.Max(0, (o - 1) * s + e - padded);
             if (extra > 0 && countPad)
             {
                 return MatchResult.Fail("AveragePool with count_include_pad=1: the ceil overhang is not counted, an explicit pad would be");

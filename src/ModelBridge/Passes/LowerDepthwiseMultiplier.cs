@@ -29,9 +29,10 @@ namespace ModelBridge.Passes;
 /// but reorders the pointwise sum, so it is approximate; the reshape form only moves values.
 /// </para>
 /// <para>
-/// Numerics: approximate in both forms, rtol 1e-5, atol 1e-6. ONNX Runtime runs a multiplier-1
-/// depthwise 3×3 convolution through a dedicated depthwise kernel and a multiplier-M one through
-/// im2col and GEMM, which round differently in the last bit.
+/// Numerics: approximate in both forms, rtol 1e-5, atol 1e-6. ONNX Runtime computes a
+/// multiplier-1 depthwise convolution with a different kernel than a multiplier-M one: measured on
+/// five seeded shapes (C 3–32, M 2–4, k 3 and 5), no output was bit-identical, and the
+/// relative-to-max difference stayed below 3.2e-7.
 /// </para>
 /// </remarks>
 public sealed class LowerDepthwiseMultiplier : RewritePattern<LowerDepthwiseMultiplier.Found>

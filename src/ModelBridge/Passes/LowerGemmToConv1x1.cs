@@ -20,7 +20,10 @@ namespace ModelBridge.Passes;
 /// Formula: y[n, m] = Σ_k a[n, k]·B[k, m] + C[m] = Conv(a[n, :, 1, 1], W[m, k] = B[k, m]).
 /// <see cref="LowerConv1x1ToGemm"/> is the inverse for N = 1.
 /// </para>
-/// <para>Numerics: approximate, rtol 1e-5, atol 1e-6 (different reduction blocking, bias added after rather than before).</para>
+/// <para>
+/// Numerics: approximate, rtol 1e-5, atol 1e-6. Measured in ONNX Runtime on four seeded shapes
+/// (N 1–8, K 7–512): never bit-identical, relative-to-max difference up to 5e-7.
+/// </para>
 /// </remarks>
 public sealed class LowerGemmToConv1x1 : RewritePattern<LowerGemmToConv1x1.Found>
 {

@@ -16,7 +16,9 @@ namespace ModelBridge.Passes;
 /// Preconditions: auto_pad NOTSET (run <see cref="LowerAutoPad"/> first) and some axis with
 /// begin ≠ end. The node keeps m = min(begin, end) on both sides of each axis; the Pad adds
 /// begin − m before and end − m after. MaxPool: the Indices output is unused and x is float
-/// (its Pad value is −∞). AveragePool: only with count_include_pad=1.
+/// (its Pad value is −∞). AveragePool: only with count_include_pad=1. Pools in ceil mode are
+/// refused: the spec (and ONNX Runtime) drop a last window that starts past the input and begin
+/// pad, which moving pads into the input would change; run <see cref="LowerCeilModePool"/> first.
 /// </para>
 /// <para>
 /// Why it is exact. Conv: padded positions hold 0 either way, so every window reads the same
@@ -67,6 +69,10 @@ public sealed class SplitAsymmetricPads : RewritePattern<SplitAsymmetricPads.Fou
         if (w.IsSymmetric)
         {
             return MatchResult.Fail("pads are already symmetric");
+        }
+        if (root.OpType != "Conv" && root.GetInt("ceil_mode", 0) != 0)
+        {
+            return MatchResult.Fail("ceil_mode=1: whether the last window is kept depends on the begin pad (lower ceil mode first)");
         }
         float? value = null;
         switch (root.OpType)
