@@ -112,6 +112,8 @@ public sealed class GraphRewriter
             // A new value stands for the old one; an existing value already has its own origin.
             Provenance.SetEquivalent(replacement.Name, old.Name, PassId, Contract);
         }
+        // The replacement computes the same tensor, so it has the same type; new values have none yet.
+        replacement.Type ??= old.Type;
         Graph.ReplaceAllUsesWith(old, replacement);
         if (inherit)
         {

@@ -36,6 +36,12 @@ public abstract class RewritePattern<TMatch> : Pass
     /// <summary>Operator type of the nodes the pattern is rooted at.</summary>
     public abstract string RootOp { get; }
 
+    /// <summary>
+    /// Every operator type the pattern is rooted at; <see cref="RootOp"/> alone unless a pattern
+    /// treats several operators alike (Conv and the pools sharing window attributes).
+    /// </summary>
+    public virtual IReadOnlyList<string> RootOps => [RootOp];
+
     /// <summary>Decides whether the pattern applies at <paramref name="root"/>.</summary>
     protected abstract MatchResult<TMatch> Match(IReadOnlyGraph graph, Node root);
 
@@ -48,10 +54,11 @@ public abstract class RewritePattern<TMatch> : Pass
     internal override int Apply(GraphRewriter rewriter, List<string> failures, CancellationToken cancellationToken)
     {
         int applied = 0;
+        IReadOnlyList<string> roots = RootOps;
         foreach (Node node in rewriter.Graph.TopologicalOrder())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!node.IsAlive || node.OpType != RootOp || !node.IsStandardDomain)
+            if (!node.IsAlive || !roots.Contains(node.OpType) || !node.IsStandardDomain)
             {
                 continue;
             }
