@@ -18,6 +18,15 @@ public sealed record ConvertOptions
     /// <summary>Extra passes run in the lowering phase, after the profile-driven ones (before cleanup).</summary>
     public IReadOnlyList<Pass> AdditionalPasses { get; init; } = [];
 
+    /// <summary>
+    /// Factor the standard convolutions whose node name contains this string (e.g. <c>/fpn/</c>) into
+    /// depthwise + 1×1 (<see cref="LowerConvToSeparable"/>); null for none.
+    /// </summary>
+    public string? SeparableScope { get; init; }
+
+    /// <summary>Relative weight-reconstruction error allowed per factored convolution (0 = full rank).</summary>
+    public double ErrorBudget { get; init; }
+
     /// <summary>Validate the graph after each pass (see <see cref="PipelineOptions.ValidateAfterEachPass"/>).</summary>
     public bool? ValidateAfterEachPass { get; init; }
 }
@@ -28,8 +37,9 @@ public sealed record ConvertOptions
 /// <param name="Statistics">Per-pass statistics in pipeline order (both phases).</param>
 /// <param name="Remaining">The converted graph checked against the profile: nodes still unsupported, with reasons.</param>
 /// <param name="PassIds">The enabled passes, in order.</param>
+/// <param name="SeparableReports">Per factored convolution: rank, weight error, MACs and parameters before/after.</param>
 public sealed record ConversionResult(Model Model, ProvenanceMap TensorMap, IReadOnlyList<PassStatistics> Statistics, ProfileReport Remaining,
-    IReadOnlyList<string> PassIds);
+    IReadOnlyList<string> PassIds, IReadOnlyList<SeparableReport> SeparableReports);
 
 /// <summary>
 /// Converts a model for a target: picks and orders the passes the profile needs, runs them,
@@ -70,14 +80,18 @@ public static class ModelConverter
             }
             ProvenanceMap map = ProvenanceMap.Identity(converted.Graph);
             var stats = new List<PassStatistics>();
-            foreach (Pipeline phase in Phases(profile, options))
+            IReadOnlyList<Pipeline> phases = Phases(profile, options);
+            foreach (Pipeline phase in phases)
             {
+                // Lowering passes read static shapes: infer them (with the pinned dims) before each phase.
+                ShapeInference.Run(converted.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
                 PipelineResult r = phase.Run(converted, pipelineOptions, map, cancellationToken);
                 stats.AddRange(r.Statistics);
             }
             ShapeInference.Run(converted.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
             ProfileReport remaining = ProfileChecker.Check(converted.Graph, profile);
-            return new ConversionResult(converted, map, stats, remaining, PassIds(profile, options));
+            var separable = phases.SelectMany(p => p.Passes).OfType<LowerConvToSeparable>().SelectMany(p => p.Reports).ToList();
+            return new ConversionResult(converted, map, stats, remaining, PassIds(profile, options), separable);
         }
         catch
         {
@@ -98,8 +112,8 @@ public static class ModelConverter
     {
         ArgumentNullException.ThrowIfNull(profile);
         options ??= new ConvertOptions();
-        var lowering = new List<Pass>();
         bool Has(string op) => profile.Find("", op) is not null;
+        var lowering = new List<Pass>(ConvLowering.Passes(ConvOptionsFor(profile, options)));
         if (!Has("GroupNormalization"))
         {
             lowering.Add(new DecomposeGroupNorm(Has("InstanceNormalization") ? GroupNormDecomposition.InstanceNorm : GroupNormDecomposition.Moments));
@@ -132,5 +146,27 @@ public static class ModelConverter
         lowering.Add(new EliminateDeadNodes());
         lowering.Add(new DeduplicateInitializers());
         return [Pipelines.Canonicalize(options.Dims), new Pipeline(lowering)];
+    }
+
+    /// <summary>What the profile's Conv/pool constraints ask of the convolution lowering.</summary>
+    public static ConvLoweringOptions ConvOptionsFor(TargetProfile profile, ConvertOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        OpConstraints? conv = profile.Find("", "Conv")?.WithDefaults(profile.Defaults);
+        OpConstraints? maxPool = profile.Find("", "MaxPool")?.WithDefaults(profile.Defaults);
+        GroupPolicy policy = conv?.GroupPolicy ?? GroupPolicy.Any;
+        bool ceilRefused = maxPool?.Attributes is { } attrs && attrs.TryGetValue("ceil_mode", out var allowed) && !allowed.Contains("1");
+        return new ConvLoweringOptions
+        {
+            // Explicit pads are accepted everywhere; lowering auto_pad is exact, so always do it.
+            NoAutoPad = true,
+            LowerGroupedConv = policy != GroupPolicy.Any,
+            DepthwiseMultiplierOne = policy is GroupPolicy.Standard or GroupPolicy.Depthwise,
+            RequireSymmetricPads = conv?.SymmetricPads == true,
+            NoCeilMode = ceilRefused,
+            GlobalPool = profile.Find("", "GlobalAveragePool") is null && profile.Find("", "ReduceMean") is not null ? GlobalPoolForm.Reduce : null,
+            SeparableScope = options?.SeparableScope,
+            ErrorBudget = options?.ErrorBudget ?? 0,
+        };
     }
 }
