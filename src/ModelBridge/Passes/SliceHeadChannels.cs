@@ -32,7 +32,14 @@ namespace ModelBridge.Passes;
 /// Convs sharing a weight initializer (one head applied at every level) share the sliced weight.
 /// The original initializers are never edited; they are erased once nothing reads them. Each kept
 /// output records a <see cref="ChannelSlice"/> on axis 1 of its original in the tensor map, which
-/// also makes a second run skip it. Numerics: exact (each kept channel is computed as before).
+/// also makes a second run skip it.
+/// </para>
+/// <para>
+/// Numerics: each kept channel is the same dot product over the same weights as before, but a
+/// runtime picks its GEMM kernel by shape, and a conv with fewer output channels may accumulate in
+/// another order. ONNX Runtime 1.2x on x64 is bit-identical for the RetinaNet heads (27 or 15 of
+/// 45 channels) but differs by up to 6e-7 when one to three channels remain, so the contract is
+/// approximate with a tolerance far above that and far below any real change.
 /// </para>
 /// </remarks>
 public sealed class SliceHeadChannels : GraphPass
@@ -74,7 +81,7 @@ public sealed class SliceHeadChannels : GraphPass
     public override IReadOnlyList<string> GeneratedOps => ["Conv"];
 
     /// <inheritdoc/>
-    public override NumericContract Numerics => NumericContract.Exact;
+    public override NumericContract Numerics => NumericContract.Approximate(rtol: 1e-5, atol: 1e-6);
 
     /// <summary>
     /// Decides whether graph output <paramref name="output"/> is a head output this pass slices:
