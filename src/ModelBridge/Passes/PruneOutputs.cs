@@ -13,7 +13,7 @@ namespace ModelBridge.Passes;
 /// </summary>
 /// <remarks>
 /// <para>
-/// An output is dropped when its current or original name (through the tensor map) is listed, or
+/// An output is dropped when it is named (by original name through the tensor map, else by current name), or
 /// when it is a detector head output (<see cref="DetectorHeads"/>) of a listed level. Then the
 /// dropped outputs' cone is walked in reverse topological order and each node none of whose
 /// outputs is read any more is erased, followed by the initializers it alone read. Nodes that
@@ -33,7 +33,7 @@ public sealed class PruneOutputs : GraphPass
     private readonly DetectorHeads _heads;
 
     /// <summary>Creates the pass.</summary>
-    /// <param name="outputs">Output names (current or original) to drop.</param>
+    /// <param name="outputs">Output names to drop (original names, else current names).</param>
     /// <param name="levels">FPN levels whose head outputs to drop (3 for P3).</param>
     /// <param name="heads">How head outputs are recognised; <see cref="DetectorHeads.Default"/> when null.</param>
     public PruneOutputs(IEnumerable<string>? outputs, IEnumerable<int>? levels = null, DetectorHeads? heads = null)
@@ -56,10 +56,8 @@ public sealed class PruneOutputs : GraphPass
     public IReadOnlyList<Value> Selected(IReadOnlyGraph graph, ProvenanceMap? provenance = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        return [.. graph.Outputs.Where(o =>
-            _names.Contains(o.Name)
-            || _names.Contains(DetectorHeads.OriginalName(o, provenance))
-            || (_heads.Recognize(o, provenance) is { } h && _levels.Contains(h.Level)))];
+        var named = _names.Select(n => OutputSurgery.Find(graph.Outputs, n, provenance)).OfType<Value>().ToHashSet();
+        return [.. graph.Outputs.Where(o => named.Contains(o) || (_heads.Recognize(o, provenance) is { } h && _levels.Contains(h.Level)))];
     }
 
     /// <inheritdoc/>

@@ -16,9 +16,9 @@ namespace ModelBridge.Passes;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>Order.</b> Each entry names an output (current or original name) or a head kind
+/// <b>Order.</b> Each entry names an output (original name, else current name) or a head kind
 /// (<c>cls</c>: all class outputs by level). Outputs not named keep their relative order after the
-/// named ones. <b>Names.</b> An explicit map entry (keyed by current or original name) wins;
+/// named ones. <b>Names.</b> An explicit map entry (keyed by original name, else current name) wins;
 /// otherwise outputs take <c>pattern</c> and inputs <c>inputPattern</c>, with the placeholders
 /// <c>{index}</c> (position after reordering, so indices stay contiguous after outputs were
 /// dropped), <c>{name}</c> (original name), and for head outputs <c>{kind}</c> and <c>{level}</c>
@@ -43,7 +43,7 @@ public sealed partial class RenameOutputs : GraphPass
 
     /// <summary>Creates the pass.</summary>
     /// <param name="pattern">Output name pattern (<c>output_{index}</c>, <c>{kind}_{level}</c>), or null to keep names not in <paramref name="map"/>.</param>
-    /// <param name="map">Explicit new names by current or original name, for outputs and inputs.</param>
+    /// <param name="map">Explicit new names, keyed by original name (else current name), for outputs and inputs.</param>
     /// <param name="order">Output order: names or head kinds.</param>
     /// <param name="inputPattern">Input name pattern (<c>input_{index}</c>), or null to keep input names not in <paramref name="map"/>.</param>
     /// <param name="heads">How head outputs are recognised; <see cref="DetectorHeads.Default"/> when null.</param>
@@ -76,8 +76,7 @@ public sealed partial class RenameOutputs : GraphPass
         var result = new List<Value>();
         foreach (string entry in _order)
         {
-            Value? named = graph.Outputs.FirstOrDefault(o => o.Name == entry)
-                ?? graph.Outputs.FirstOrDefault(o => DetectorHeads.OriginalName(o, provenance) == entry);
+            Value? named = OutputSurgery.Find(graph.Outputs, entry, provenance);
             IEnumerable<Value> picked = named is not null
                 ? [named]
                 : graph.Outputs.Select(o => (Value: o, Head: _heads.Recognize(o, provenance)))
@@ -97,16 +96,24 @@ public sealed partial class RenameOutputs : GraphPass
         ArgumentNullException.ThrowIfNull(graph);
         var names = new List<(Value, string)>();
         IReadOnlyList<Value> outputs = Order(graph, provenance);
+        Value[] inputs = [.. graph.Inputs.Where(v => v.Initializer is null && !v.IsGraphOutput)];
+        var mapped = new Dictionary<Value, string>();
+        foreach (var (key, name) in _map)
+        {
+            if (OutputSurgery.Find(outputs.Concat(inputs), key, provenance) is { } v)
+            {
+                mapped[v] = name;
+            }
+        }
         for (int i = 0; i < outputs.Count; i++)
         {
             Value o = outputs[i];
-            names.Add((o, Mapped(o, provenance) ?? (_pattern is null ? o.Name : Expand(_pattern, i, o, provenance))));
+            names.Add((o, mapped.GetValueOrDefault(o) ?? (_pattern is null ? o.Name : Expand(_pattern, i, o, provenance))));
         }
-        Value[] inputs = [.. graph.Inputs.Where(v => v.Initializer is null && !v.IsGraphOutput)];
         for (int i = 0; i < inputs.Length; i++)
         {
             Value v = inputs[i];
-            names.Add((v, Mapped(v, provenance) ?? (_inputPattern is null ? v.Name : Expand(_inputPattern, i, v, provenance))));
+            names.Add((v, mapped.GetValueOrDefault(v) ?? (_inputPattern is null ? v.Name : Expand(_inputPattern, i, v, provenance))));
         }
         var clash = names.GroupBy(n => n.Item2, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (clash is not null)
@@ -153,11 +160,6 @@ public sealed partial class RenameOutputs : GraphPass
         }
         return changes + renames.Count;
     }
-
-    private string? Mapped(Value v, ProvenanceMap? provenance) =>
-        _map.TryGetValue(v.Name, out string? byName) ? byName
-        : _map.TryGetValue(DetectorHeads.OriginalName(v, provenance), out string? byOriginal) ? byOriginal
-        : null;
 
     private string Expand(string pattern, int index, Value v, ProvenanceMap? provenance)
     {

@@ -79,6 +79,25 @@ public static class OutputSurgery
     }
 
     /// <summary>
+    /// The value among <paramref name="values"/> that <paramref name="name"/> refers to: the one whose
+    /// original name it is, else the one currently called so. Original names win, so a name keeps
+    /// referring to the same output after outputs were renamed (even swapped).
+    /// </summary>
+    internal static Value? Find(IEnumerable<Value> values, string name, ProvenanceMap? provenance)
+    {
+        Value? current = null;
+        foreach (Value v in values)
+        {
+            if (DetectorHeads.OriginalName(v, provenance) == name)
+            {
+                return v;
+            }
+            current ??= v.Name == name ? v : null;
+        }
+        return current;
+    }
+
+    /// <summary>
     /// Runs the surgery passes over <paramref name="model"/> in place (clone it first to keep the
     /// original) and returns the run, whose tensor map points the new outputs at the original ones.
     /// </summary>
