@@ -37,7 +37,7 @@ namespace ModelBridge.Passes;
 /// <para>
 /// Numerics: each kept channel is the same dot product over the same weights as before, but a
 /// runtime picks its GEMM kernel by shape, and a conv with fewer output channels may accumulate in
-/// another order. ONNX Runtime 1.2x on x64 is bit-identical for the RetinaNet heads (27 or 15 of
+/// another order. ONNX Runtime 1.31 on x64 is bit-identical for the RetinaNet heads (27 or 15 of
 /// 45 channels) but differs by up to 6e-7 when one to three channels remain, so the contract is
 /// approximate with a tolerance far above that and far below any real change.
 /// </para>
