@@ -179,6 +179,49 @@ public sealed class GraphRewriter
     /// <summary>Removes an initializer nobody reads any more.</summary>
     public void EraseInitializer(Value initializer) => Graph.RemoveInitializer(initializer);
 
+    /// <summary>
+    /// Renames an internal value and moves its tensor-map entry along, so the map keeps pointing at
+    /// the original value. Graph inputs and outputs keep their names: only
+    /// <see cref="Passes.RenameOutputs"/> may rename those.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The value is a graph input or output, or the name is taken.</exception>
+    public void RenameValue(Value value, string newName)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.IsGraphInput || value.IsGraphOutput)
+        {
+            throw new InvalidOperationException($"Pass '{PassId}' cannot rename graph input or output '{value.Name}'; only rename-outputs changes interface names.");
+        }
+        RenameAnyValue(value, newName);
+    }
+
+    /// <summary>Renames a node (node names carry no provenance).</summary>
+    /// <exception cref="InvalidOperationException">The name is taken.</exception>
+    public void RenameNode(Node node, string newName) => Graph.RenameNode(node, newName);
+
+    /// <summary>Renames a graph input or output (reserved for <see cref="Passes.RenameOutputs"/>).</summary>
+    internal void RenameInterfaceValue(Value value, string newName) => RenameAnyValue(value, newName);
+
+    /// <summary>Removes <paramref name="outputs"/> from the graph's output list (reserved for <see cref="Passes.PruneOutputs"/>).</summary>
+    internal void RemoveOutputs(IReadOnlyCollection<Value> outputs) => Graph.SetOutputs(Graph.Outputs.Where(o => !outputs.Contains(o)).ToList());
+
+    /// <summary>Puts the graph outputs in a new order (reserved for <see cref="Passes.RenameOutputs"/>).</summary>
+    internal void ReorderOutputs(IReadOnlyList<Value> order)
+    {
+        if (order.Count != Graph.Outputs.Count || order.Except(Graph.Outputs).Any())
+        {
+            throw new ArgumentException("The new order must hold exactly the current graph outputs.", nameof(order));
+        }
+        Graph.SetOutputs(order);
+    }
+
+    private void RenameAnyValue(Value value, string newName)
+    {
+        string from = value.Name;
+        Graph.RenameValue(value, newName);
+        Provenance.Rename(from, newName);
+    }
+
     /// <summary>Applies deferred name inheritance; called by the pass manager after each rewrite.</summary>
     internal void Commit()
     {

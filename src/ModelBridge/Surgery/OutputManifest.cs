@@ -1,0 +1,221 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ModelBridge.Errors;
+using ModelBridge.Ir;
+using ModelBridge.Onnx;
+using ModelBridge.Rewriting;
+using ModelBridge.Shapes;
+
+namespace ModelBridge.Surgery;
+
+/// <summary>
+/// What an app needs to read a converted model's outputs (<c>OUT.manifest.json</c>): for each
+/// input and output its index, name, original name, shape and element type, and for detector head
+/// outputs the level, stride, anchors per location, classes and the kept ids when sliced.
+/// </summary>
+/// <remarks>
+/// Shapes use -1 for a dimension that is not static. Stride is input height / output height when
+/// that divides evenly and matches the width ratio. <c>anchorsPerLocation</c> and
+/// <c>classCount</c> describe the output as it is (after slicing); <c>keptAnchorIds</c> and
+/// <c>keptClassIds</c> list, in channel order, the original ids an output keeps when it keeps a
+/// subset of them. The JSON is deterministic: the same conversion writes the same bytes.
+/// </remarks>
+public sealed class OutputManifest
+{
+    /// <summary>Format tag written to the file.</summary>
+    public const string FormatTag = "modelbridge-output-manifest/1";
+
+    /// <summary>The format tag (<see cref="FormatTag"/>).</summary>
+    public string Format { get; init; } = FormatTag;
+
+    /// <summary>Channel layout of the heads (<c>anchor-major</c>, <c>class-major</c>), when the model has heads.</summary>
+    public string? Layout { get; init; }
+
+    /// <summary>Anchors per location of the original heads, when known.</summary>
+    public int? Anchors { get; init; }
+
+    /// <summary>Classes of the original heads, when known.</summary>
+    public int? Classes { get; init; }
+
+    /// <summary>The graph inputs (initializers excluded), in order.</summary>
+    public IReadOnlyList<ManifestTensor> Inputs { get; init; } = [];
+
+    /// <summary>The graph outputs, in order.</summary>
+    public IReadOnlyList<ManifestTensor> Outputs { get; init; } = [];
+
+    /// <summary>Describes <paramref name="converted"/>'s interface against <paramref name="original"/>.</summary>
+    /// <param name="original">The model before conversion (its head outputs give the original anchors and classes).</param>
+    /// <param name="converted">The converted model; left unchanged (missing shapes are inferred on a copy).</param>
+    /// <param name="provenance">The conversion's tensor map (new names to original names and slices).</param>
+    /// <param name="options">The surgery options used (for the head description and layout); defaults when null.</param>
+    public static OutputManifest Create(Model original, Model converted, ProvenanceMap provenance, OutputSurgeryOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        ArgumentNullException.ThrowIfNull(converted);
+        ArgumentNullException.ThrowIfNull(provenance);
+        DetectorHeads heads = options?.Heads ?? DetectorHeads.Default;
+        HeadLayout layout = options?.Layout ?? HeadLayout.AnchorMajor;
+        bool hasHeads = original.Graph.Outputs.Any(o => heads.Recognize(o) is not null);
+        HeadGeometry? geometry = null;
+        if (hasHeads)
+        {
+            try
+            {
+                geometry = heads.ResolveGeometry(original.Graph);
+            }
+            catch (UnsupportedOperatorException)
+            {
+                // Heads whose channels do not split into anchors × values get no geometry fields.
+            }
+        }
+
+        Model? shaped = null;
+        try
+        {
+            Graph g = converted.Graph;
+            if (g.Inputs.Concat(g.Outputs).Any(v => v.Type?.Shape is not { IsStatic: true }))
+            {
+                shaped = converted.Clone();
+                ShapeInference.Run(shaped.Graph);
+                g = shaped.Graph;
+            }
+            Value[] inputs = [.. g.Inputs.Where(v => v.Initializer is null)];
+            long[]? image = inputs.Select(v => Dims(v)).FirstOrDefault(d => d is { Length: 4 } && d[2] > 0 && d[3] > 0);
+            return new OutputManifest
+            {
+                Layout = hasHeads ? (layout == HeadLayout.AnchorMajor ? "anchor-major" : "class-major") : null,
+                Anchors = geometry?.Anchors,
+                Classes = geometry is { Classes: > 0 } ? geometry.Classes : null,
+                Inputs = [.. inputs.Select((v, i) => Describe(v, i, provenance, null))],
+                Outputs = [.. g.Outputs.Select((v, i) => Describe(v, i, provenance, Head(v, provenance, heads, layout, geometry, image)))],
+            };
+        }
+        finally
+        {
+            shaped?.Dispose();
+        }
+    }
+
+    /// <summary>The manifest as indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, SurgeryJson.Default.OutputManifest) + "\n";
+
+    /// <summary>Reads a manifest written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="FormatException">The text is not a manifest of this format.</exception>
+    public static OutputManifest FromJson(string json)
+    {
+        OutputManifest m = JsonSerializer.Deserialize(json, SurgeryJson.Default.OutputManifest) ?? throw new FormatException("The manifest is empty.");
+        return m.Format == FormatTag ? m : throw new FormatException($"Unknown manifest format '{m.Format}'.");
+    }
+
+    /// <summary>Writes the manifest to <paramref name="path"/> atomically.</summary>
+    public void Write(string path) => AtomicFile.WriteText(path, ToJson());
+
+    private static ManifestTensor Describe(Value v, int index, ProvenanceMap provenance, ManifestHead? head) => new()
+    {
+        Index = index,
+        Name = v.Name,
+        OriginalName = DetectorHeads.OriginalName(v, provenance),
+        Shape = Dims(v),
+        DType = v.Type is { } t ? DataTypes.OnnxName(t.ElementType) : null,
+        Head = head,
+    };
+
+    private static long[]? Dims(Value v) => v.Type?.Shape is { } s ? [.. s.Dims.Select(d => d.Value ?? -1)] : null;
+
+    private static ManifestHead? Head(Value v, ProvenanceMap provenance, DetectorHeads heads, HeadLayout layout, HeadGeometry? geometry, long[]? image)
+    {
+        if (heads.Recognize(v, provenance) is not { } head)
+        {
+            return null;
+        }
+        long[]? dims = Dims(v);
+        int? stride = null;
+        if (image is not null && dims is { Length: 4 } && dims[2] > 0 && dims[3] > 0
+            && image[2] % dims[2] == 0 && image[3] % dims[3] == 0 && image[2] / dims[2] == image[3] / dims[3])
+        {
+            stride = (int)(image[2] / dims[2]);
+        }
+        if (geometry is null)
+        {
+            return new ManifestHead { Kind = head.Kind, Level = head.Level, Stride = stride };
+        }
+        int width = geometry.ValuesPerAnchor(head.Role);
+        int[] anchors = [.. Enumerable.Range(0, geometry.Anchors)];
+        int[] values = [.. Enumerable.Range(0, width)];
+        if (provenance.Get(v.Name)?.Slice is { Axis: 1 } slice)
+        {
+            // Decode each kept original channel into its (anchor, value) pair.
+            var pairs = slice.Indices.Select(c => layout == HeadLayout.AnchorMajor
+                ? (Anchor: (int)(c / width), Value: (int)(c % width))
+                : (Anchor: (int)(c % geometry.Anchors), Value: (int)(c / geometry.Anchors))).ToList();
+            anchors = [.. pairs.Select(p => p.Anchor).Distinct()];
+            values = [.. pairs.Select(p => p.Value).Distinct()];
+        }
+        bool classes = head.Role == HeadRole.Classes;
+        return new ManifestHead
+        {
+            Kind = head.Kind,
+            Level = head.Level,
+            Stride = stride,
+            AnchorsPerLocation = anchors.Length,
+            ClassCount = classes ? values.Length : null,
+            KeptAnchorIds = anchors.Length < geometry.Anchors ? anchors : null,
+            KeptClassIds = classes && values.Length < geometry.Classes ? values : null,
+        };
+    }
+}
+
+/// <summary>One input or output in an <see cref="OutputManifest"/>.</summary>
+public sealed class ManifestTensor
+{
+    /// <summary>Position among the graph's inputs or outputs.</summary>
+    public int Index { get; init; }
+
+    /// <summary>Name in the converted model.</summary>
+    public string Name { get; init; } = string.Empty;
+
+    /// <summary>Name in the original model.</summary>
+    public string OriginalName { get; init; } = string.Empty;
+
+    /// <summary>Dimensions, -1 where not static; null when unknown.</summary>
+    public IReadOnlyList<long>? Shape { get; init; }
+
+    /// <summary>ONNX element type (<c>float</c>, <c>int64</c>, …); null when unknown.</summary>
+    [JsonPropertyName("dtype")]
+    public string? DType { get; init; }
+
+    /// <summary>Detector head details, for head outputs.</summary>
+    public ManifestHead? Head { get; init; }
+}
+
+/// <summary>Detector head details of a manifest output.</summary>
+public sealed class ManifestHead
+{
+    /// <summary>Head kind as named (<c>cls</c>, <c>box</c>, <c>ctr</c>).</summary>
+    public string Kind { get; init; } = string.Empty;
+
+    /// <summary>FPN level (3 for P3).</summary>
+    public int Level { get; init; }
+
+    /// <summary>Input pixels per output cell, when it divides evenly.</summary>
+    public int? Stride { get; init; }
+
+    /// <summary>Anchors per location in this output.</summary>
+    public int? AnchorsPerLocation { get; init; }
+
+    /// <summary>Classes in this output (class heads only).</summary>
+    public int? ClassCount { get; init; }
+
+    /// <summary>Original class ids kept, in channel order, when a subset was kept.</summary>
+    public IReadOnlyList<int>? KeptClassIds { get; init; }
+
+    /// <summary>Original anchor ids kept, in channel order, when a subset was kept.</summary>
+    public IReadOnlyList<int>? KeptAnchorIds { get; init; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(OutputManifest))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class SurgeryJson : JsonSerializerContext
+{
+}
