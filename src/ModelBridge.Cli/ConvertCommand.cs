@@ -4,7 +4,9 @@ using System.Text.Json;
 using ModelBridge.Ir;
 using ModelBridge.Onnx;
 using ModelBridge.Profiles;
+using ModelBridge.Passes;
 using ModelBridge.Rewriting;
+using ModelBridge.Surgery;
 
 namespace ModelBridge.Cli;
 
@@ -23,9 +25,19 @@ internal static class ConvertCommand
         var disable = new Option<string[]>("--disable") { Description = "Pass ids to skip (repeatable)", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print the conversion summary as JSON" };
         var force = new Option<bool>("--force") { Description = "Allow the output path to be the input path" };
-        var cmd = new Command("convert", "Rewrite a model into a target's op subset; writes OUT.onnx and OUT.map.json")
+        var separable = new Option<string?>("--lower-to-separable") { Description = "Factor standard convs whose node name contains SCOPE (e.g. /fpn/) into depthwise + 1x1" };
+        var budget = new Option<double>("--error-budget") { Description = "Relative weight error allowed per factored conv (0 = full rank)" };
+        var dropOutputs = new Option<string[]>("--drop-outputs") { Description = "Graph outputs to remove, with everything that only fed them", AllowMultipleArgumentsPerToken = true };
+        var dropLevel = new Option<string[]>("--drop-level") { Description = "FPN levels whose head outputs to remove, e.g. P3", AllowMultipleArgumentsPerToken = true };
+        var keepClasses = new Option<string?>("--keep-classes") { Description = "Class ids to keep in the class heads, e.g. 0,2,5" };
+        var keepAnchors = new Option<string?>("--keep-anchors") { Description = "Anchor ids to keep in the heads, e.g. 0,1,2" };
+        var layout = new Option<string>("--layout") { Description = "Head channel layout: anchor-major (RetinaNet/torchvision, default) or class-major", DefaultValueFactory = _ => "anchor-major" };
+        var rename = new Option<string?>("--rename-outputs") { Description = "Rename outputs by pattern ({kind}_{level}, output_{index}) or a JSON map file" };
+        var order = new Option<string[]>("--order") { Description = "Output order: names or kinds (e.g. cls box)", AllowMultipleArgumentsPerToken = true };
+        var canonical = new Option<bool>("--canonicalize-names") { Description = "Give internal values short stable names (t0, t1, ...)" };
+        var cmd = new Command("convert", "Rewrite a model into a target's op subset; writes OUT.onnx, OUT.map.json and OUT.manifest.json")
         {
-            model, target, output, setDim, disable, json, force,
+            model, target, output, setDim, disable, json, force, separable, budget, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical,
         };
         cmd.SetAction(parse => CliSupport.Run(() =>
         {
@@ -40,16 +52,25 @@ internal static class ConvertCommand
                 throw new ArgumentException($"The output path is the input path '{input.FullName}'; refusing to replace the input (use --force).");
             }
             TargetProfile profile = TargetProfile.Resolve(parse.GetValue(target)!);
+            OutputSurgeryOptions surgery = SurgeryOptions(parse, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical);
             var options = new ConvertOptions
             {
                 Dims = CliSupport.ParseDims(parse.GetValue(setDim)),
                 DisabledPasses = (parse.GetValue(disable) ?? []).ToHashSet(StringComparer.Ordinal),
+                SeparableScope = parse.GetValue(separable),
+                ErrorBudget = parse.GetValue(budget),
+                Surgery = surgery,
             };
             using Model original = Model.Load(input.FullName);
             ConversionResult result = ModelConverter.Convert(original, profile, options);
             using Model converted = result.Model;
             string mapPath = MapPathFor(outFile.FullName);
-            WriteOutputs(converted, result.TensorMap, outFile.FullName, mapPath);
+            OutputManifest manifest = OutputManifest.Create(original, converted, result.TensorMap, surgery);
+            WriteOutputs(converted, result.TensorMap, outFile.FullName, mapPath, (ManifestPathFor(outFile.FullName), manifest.ToJson()));
+            foreach (SeparableReport rep in result.SeparableReports)
+            {
+                Console.Error.WriteLine($"separable {rep}");
+            }
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(Summary(result, outFile.FullName, mapPath), CliSupport.Json));
@@ -66,16 +87,48 @@ internal static class ConvertCommand
     /// <summary><c>out.onnx</c> → <c>out.map.json</c>.</summary>
     public static string MapPathFor(string modelPath) => Path.ChangeExtension(modelPath, null) + ".map.json";
 
-    /// <summary>Writes the model and its map together: both complete, or neither touched.</summary>
-    public static void WriteOutputs(Model converted, ProvenanceMap map, string modelPath, string mapPath)
+    /// <summary><c>out.onnx</c> → <c>out.manifest.json</c>.</summary>
+    public static string ManifestPathFor(string modelPath) => Path.ChangeExtension(modelPath, null) + ".manifest.json";
+
+    /// <summary>Writes the model, its map and any extra text files together: all complete, or none touched.</summary>
+    public static void WriteOutputs(Model converted, ProvenanceMap map, string modelPath, string mapPath, params (string Path, string Text)[] extra)
     {
         byte[] bytes = converted.ToBytes();
         string mapJson = map.ToJson();
-        AtomicFile.WriteAll(
-        [
-            (mapPath, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(mapJson); }),
-            (modelPath, s => s.Write(bytes)),
-        ]);
+        var files = new List<(string, Action<Stream>)>();
+        foreach (var (path, text) in extra)
+        {
+            files.Add((path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); }));
+        }
+        files.Add((mapPath, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(mapJson); }));
+        files.Add((modelPath, s => s.Write(bytes)));
+        AtomicFile.WriteAll(files);
+    }
+
+    private static OutputSurgeryOptions SurgeryOptions(ParseResult parse, Option<string[]> dropOutputs, Option<string[]> dropLevel, Option<string?> keepClasses,
+        Option<string?> keepAnchors, Option<string> layout, Option<string?> rename, Option<string[]> order, Option<bool> canonical)
+    {
+        static int[]? Ids(string? text) => text is null ? null
+            : [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture))];
+        string? renameArg = parse.GetValue(rename);
+        bool renameIsMap = renameArg is not null && renameArg.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && File.Exists(renameArg);
+        return new OutputSurgeryOptions
+        {
+            DropOutputs = parse.GetValue(dropOutputs) ?? [],
+            DropLevels = [.. (parse.GetValue(dropLevel) ?? []).Select(OutputSurgeryOptions.ParseLevel)],
+            KeepClasses = Ids(parse.GetValue(keepClasses)),
+            KeepAnchors = Ids(parse.GetValue(keepAnchors)),
+            Layout = parse.GetValue(layout) switch
+            {
+                "anchor-major" => HeadLayout.AnchorMajor,
+                "class-major" => HeadLayout.ClassMajor,
+                var other => throw new ArgumentException($"--layout must be anchor-major or class-major, not '{other}'."),
+            },
+            RenamePattern = renameIsMap ? null : renameArg,
+            RenameMap = renameIsMap ? OutputSurgeryOptions.ReadRenameMap(renameArg!) : null,
+            Order = parse.GetValue(order) ?? [],
+            CanonicalizeNames = parse.GetValue(canonical),
+        };
     }
 
     private static object Summary(ConversionResult r, string modelPath, string mapPath) => new
@@ -115,5 +168,6 @@ internal static class ConvertCommand
         }
         Console.WriteLine($"  wrote {modelPath}");
         Console.WriteLine($"  wrote {mapPath}");
+        Console.WriteLine($"  wrote {ManifestPathFor(modelPath)}");
     }
 }

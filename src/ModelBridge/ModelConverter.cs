@@ -27,6 +27,9 @@ public sealed record ConvertOptions
     /// <summary>Relative weight-reconstruction error allowed per factored convolution (0 = full rank).</summary>
     public double ErrorBudget { get; init; }
 
+    /// <summary>Output surgery (drop outputs or FPN levels, slice classes/anchors, rename and reorder outputs), run last.</summary>
+    public Surgery.OutputSurgeryOptions? Surgery { get; init; }
+
     /// <summary>Validate the graph after each pass (see <see cref="PipelineOptions.ValidateAfterEachPass"/>).</summary>
     public bool? ValidateAfterEachPass { get; init; }
 }
@@ -87,6 +90,12 @@ public static class ModelConverter
                 ShapeInference.Run(converted.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
                 PipelineResult r = phase.Run(converted, pipelineOptions, map, cancellationToken);
                 stats.AddRange(r.Statistics);
+            }
+            if (options.Surgery is { } surgery)
+            {
+                // Surgery resolves output names against the graph as it now stands, so it is built here.
+                var cut = new Pipeline([.. Surgery.OutputSurgery.Passes(surgery, converted.Graph, map), new EliminateDeadNodes()]);
+                stats.AddRange(cut.Run(converted, pipelineOptions, map, cancellationToken).Statistics);
             }
             ShapeInference.Run(converted.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
             ProfileReport remaining = ProfileChecker.Check(converted.Graph, profile);
