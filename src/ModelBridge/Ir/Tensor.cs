@@ -164,6 +164,27 @@ public sealed class Tensor
         return t;
     }
 
+    /// <summary>
+    /// A hash of the payload bytes, computed once (tensors are immutable), for deduplication.
+    /// Equal payloads give equal hashes within one process.
+    /// </summary>
+    internal int ContentHash
+    {
+        get
+        {
+            if (_contentHash is int h)
+            {
+                return h;
+            }
+            var hash = new HashCode();
+            hash.AddBytes(Data.Span);
+            _contentHash = hash.ToHashCode();
+            return _contentHash.Value;
+        }
+    }
+
+    private int? _contentHash;
+
     /// <summary>A one-line description such as <c>float[64,3,3,3]</c>.</summary>
     public override string ToString() => DataTypes.OnnxName(DataType) + Format(Dims.AsSpan());
 

@@ -27,42 +27,30 @@ public sealed class DeduplicateInitializers : GraphPass
     /// <inheritdoc/>
     protected override int Run(GraphRewriter rewriter, CancellationToken cancellationToken)
     {
-        var seen = new Dictionary<(DataType, string, int), List<Value>>();
+        // Group by type, dims and length first: only tensors that share those are hashed
+        // (each tensor's hash is computed once and cached), and only equal hashes are compared.
+        var candidates = rewriter.Graph.Initializers
+            .Where(v => v.IsConstant && !v.IsGraphOutput && v.Initializer!.DataType != DataType.String && !v.Uses.Any(u => u.IsImplicit))
+            .GroupBy(v => (v.Initializer!.DataType, Dims: string.Join(",", v.Initializer.Dims), v.Initializer.Data.Length))
+            .Where(g => g.Count() > 1);
         int merged = 0;
-        foreach (Value v in rewriter.Graph.Initializers.ToList())
+        foreach (var group in candidates)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            Tensor t = v.Initializer!;
-            if (!v.IsConstant || v.IsGraphOutput || t.DataType == DataType.String || v.Uses.Any(u => u.IsImplicit))
+            var kept = new List<Value>();
+            foreach (Value v in group)
             {
-                continue;
-            }
-            ReadOnlySpan<byte> bytes = t.Data.Span;
-            var hash = new HashCode();
-            hash.AddBytes(bytes);
-            var key = (t.DataType, string.Join(",", t.Dims), hash.ToHashCode());
-            if (!seen.TryGetValue(key, out List<Value>? candidates))
-            {
-                seen[key] = [v];
-                continue;
-            }
-            Value? same = null;
-            foreach (Value c in candidates)
-            {
-                if (c.Initializer!.Data.Span.SequenceEqual(bytes))
+                cancellationToken.ThrowIfCancellationRequested();
+                Tensor t = v.Initializer!;
+                Value? same = kept.FirstOrDefault(k => k.Initializer!.ContentHash == t.ContentHash && k.Initializer.Data.Span.SequenceEqual(t.Data.Span));
+                if (same is null)
                 {
-                    same = c;
-                    break;
+                    kept.Add(v);
+                    continue;
                 }
+                rewriter.RedirectUses(v, same);
+                rewriter.EraseInitializer(v);
+                merged++;
             }
-            if (same is null)
-            {
-                candidates.Add(v);
-                continue;
-            }
-            rewriter.RedirectUses(v, same);
-            rewriter.EraseInitializer(v);
-            merged++;
         }
         return merged;
     }
