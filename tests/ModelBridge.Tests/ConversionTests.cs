@@ -67,6 +67,24 @@ public sealed class ConversionTests
         }
     }
 
+    [TestCase("ort-nnapi")]
+    [TestCase("tflite-builtins")]
+    [TestCase("ort-coreml-mlprogram")]
+    public void Head_weights_shared_across_levels_stay_shared(string target)
+    {
+        using Model original = Model.Load(Path.Combine(TestPaths.Fixtures, "retinanet_mbv2_gn_op13", "model.onnx"));
+        static Value Resolve(Value v) => v.Producer is { OpType: "Identity" } id ? Resolve(id.Inputs[0]!) : v;
+        int Distinct(Model m, Func<Value, Value> resolve) => m.Graph.Nodes
+            .Where(n => n.OpType == "Conv" && n.Name.StartsWith("/head/", StringComparison.Ordinal))
+            .Select(n => resolve(n.Inputs[1]!).Name).Distinct().Count();
+        int headConvs = original.Graph.Nodes.Count(n => n.OpType == "Conv" && n.Name.StartsWith("/head/", StringComparison.Ordinal));
+        int before = Distinct(original, Resolve);
+        ConversionResult r = ModelConverter.Convert(original, TargetProfile.BuiltIn(target), new ConvertOptions { Dims = Batch1 });
+        using Model converted = r.Model;
+        Assert.That(before, Is.LessThan(headConvs), "the fixture shares head weights across levels");
+        Assert.That(Distinct(converted, v => v), Is.EqualTo(before), "one weight tensor per shared head conv, as in the original");
+    }
+
     [Test]
     public void Conversion_of_the_same_model_is_deterministic()
     {
