@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using ModelBridge.Costs;
 using ModelBridge.Ir;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Cli;
 
@@ -44,29 +45,14 @@ internal static class ProfileCommand
     }
 
     /// <summary>
-    /// Makes the shapes that <c>check</c> and <c>profile</c> read available on <see cref="Value.Type"/>.
+    /// Makes the shapes that <c>check</c> and <c>profile</c> read available on <see cref="Value.Type"/>:
+    /// pins <paramref name="dims"/> and runs shape inference over the graph.
     /// </summary>
-    /// <remarks>
-    /// For now this only uses what the file declares (graph inputs/outputs and <c>value_info</c>, which the
-    /// loader already attaches) and substitutes the pinned <paramref name="dims"/> for matching symbolic
-    /// dimensions. It does not infer shapes: values without a declared type stay unknown, and the commands
-    /// report them as unchecked or of unknown cost. The shape-inference pass replaces this body.
-    /// </remarks>
     public static Model Prepare(Model model, IReadOnlyDictionary<string, long> dims)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dims);
-        if (dims.Count == 0)
-        {
-            return model;
-        }
-        foreach (Value v in model.Graph.Values)
-        {
-            if (v.Type is { Shape: { } s } t && s.Dims.Any(x => x.Symbol is { } sym && dims.ContainsKey(sym)))
-            {
-                v.Type = t with { Shape = new TensorShape(s.Dims.Select(x => x.Symbol is { } sym && dims.TryGetValue(sym, out long n) ? Dim.Of(n) : x)) };
-            }
-        }
+        ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = dims });
         return model;
     }
 
@@ -76,7 +62,7 @@ internal static class ProfileCommand
         Console.WriteLine($"{name}: {CliSupport.N(t.Macs)} MACs, {CliSupport.N(t.Ops)} other ops, {CliSupport.N(t.Parameters)} parameters, {CliSupport.Bytes(t.ActivationBytes)} activations, {report.Nodes.Count} nodes");
         if (t.NodesWithUnknownCost > 0)
         {
-            Console.WriteLine($"  warning: {t.NodesWithUnknownCost} node(s) have unknown shapes; their MACs/ops/bytes are left out (shape inference not run)");
+            Console.WriteLine($"  warning: {t.NodesWithUnknownCost} node(s) have unknown shapes; their MACs/ops/bytes are left out (shape inference could not tell)");
         }
         string header = by switch { CostGrouping.Scope => "scope", CostGrouping.Op => "op", _ => "node" };
         Console.WriteLine($"  {header,-40} {"nodes",6} {"MACs",16} {"MAC %",6} {"ops",14} {"params",12} {"activations",12}");

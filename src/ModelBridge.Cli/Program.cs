@@ -22,6 +22,7 @@ public static class Program
     {
         var root = new RootCommand("ModelBridge: rewrite ONNX models for phone runtimes and verify them layer by layer.");
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
         return root;

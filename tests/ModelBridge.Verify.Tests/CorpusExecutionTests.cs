@@ -23,7 +23,7 @@ public sealed class CorpusExecutionTests
     /// in <c>*</c> covers every model whose id starts with the rest. Keep this short: an entry
     /// that no longer covers a mismatching model fails the test so that it gets removed.
     /// </summary>
-    private static readonly (string Pattern, string Reason)[] AllowList =
+    internal static readonly (string Pattern, string Reason)[] AllowList =
     [
         ("node/test_bernoulli*", RandomOp),
         ("node/test_training_dropout*", RandomOp + " (training-mode Dropout mask)"),
@@ -101,14 +101,14 @@ public sealed class CorpusExecutionTests
             "allow-list entries that no longer cover a mismatching model; remove them");
     }
 
-    private static bool Covers(string pattern, string id) =>
+    internal static bool Covers(string pattern, string id) =>
         pattern.EndsWith('*') ? id.StartsWith(pattern[..^1], StringComparison.Ordinal) : id == pattern;
 
     /// <summary>
     /// The corpus predates numpy bfloat16 support and stores bfloat16 tensors as uint16 with the
     /// same bits; give them the type the model declares.
     /// </summary>
-    private static TestDataSet RetypeLegacyBFloat16(TestDataSet data, Model model)
+    internal static TestDataSet RetypeLegacyBFloat16(TestDataSet data, Model model)
     {
         List<NamedTensor> Fix(IReadOnlyList<NamedTensor> tensors, IReadOnlyList<Value> declared) =>
             [.. tensors.Select((t, k) =>

@@ -6,7 +6,7 @@ namespace ModelBridge.Benchmarks.Io;
 
 /// <summary>
 /// Load + save of an unedited 150 MB model: ModelBridge against plain Google.Protobuf
-/// (<c>ModelProto.Parser.ParseFrom</c> + <c>WriteTo</c>), the floor in .NET.
+/// (<c>ModelProto.Parser.ParseFrom</c> + <c>WriteTo</c>), the floor in .NET, and OnnxSharp.
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
@@ -40,6 +40,16 @@ public class LoadSaveBenchmarks
         using Model m = Model.Load(_path);
         var sink = new CountingStream();
         m.Save(sink);
+        return sink.Length;
+    }
+
+    /// <summary>OnnxSharp 0.3.2 (the existing .NET ONNX library): parse the file, serialise to a null stream.</summary>
+    [Benchmark]
+    public long OnnxSharp()
+    {
+        global::Onnx.ModelProto proto = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(_path));
+        var sink = new CountingStream();
+        Google.Protobuf.MessageExtensions.WriteTo(proto, sink);
         return sink.Length;
     }
 

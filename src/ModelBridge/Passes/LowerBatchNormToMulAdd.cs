@@ -43,6 +43,10 @@ public sealed class LowerBatchNormToMulAdd : RewritePattern<LowerBatchNormToMulA
         {
             return MatchResult.Fail("the input's rank is unknown (run shape inference first)");
         }
+        if ((graph.OpsetVersion("") ?? 7) < 7)
+        {
+            return MatchResult.Fail("before opset 7, Mul/Add broadcast only with the legacy 'broadcast' attribute");
+        }
         var (p, reason) = BatchNormParameters.TryRead(root);
         return p is null ? MatchResult.Fail(reason!) : new Found(root, p, shape.Rank);
     }

@@ -98,11 +98,12 @@ public sealed class CliTests
     }
 
     [Test]
-    public void Prepare_pins_symbolic_dims_without_inferring()
+    public void Prepare_pins_symbolic_dims_and_infers_shapes()
     {
         using Model m = Model.Load(Fixture("dynamic_batch"));
         ProfileCommand.Prepare(m, new Dictionary<string, long> { ["N"] = 2 });
         Assert.That(m.Graph.Inputs[0].Type!.Shape!.ToString(), Is.EqualTo("[2,3,32,32]"));
-        Assert.That(m.Graph.Nodes.First().Outputs[0]!.Type, Is.Null, "Prepare does not infer shapes");
+        Assert.That(m.Graph.TopologicalOrder()[0].Outputs[0]!.Type!.Shape!.IsStatic, Is.True, "Prepare infers shapes");
+        Assert.That(m.Graph.Outputs[0].Type!.Shape!.ToString(), Is.EqualTo("[2,10]"));
     }
 }
