@@ -10,8 +10,9 @@ public static partial class ParityChecker
     /// <summary>
     /// Names the pass that makes each of the first diverging tensors diverge: with passes [0, k) enabled
     /// the conversion is replayed and the tensor's counterpart compared; the smallest k at which it
-    /// diverges is found by bisection (k = 0 is the original, k = all is the conversion checked), and
-    /// pass k − 1 is responsible. Replays are cached by k and shared by all tensors.
+    /// diverges is found by bisection (k = 0 is the original; k = all is replayed too, to confirm the
+    /// divergence comes from a pass at all), and pass k − 1 is responsible. Replays are cached by k and
+    /// shared by all tensors. A tensor that does not exist at stage k counts as not diverging there.
     /// </summary>
     private static List<TensorParity> Attribute(Session s, PassBisection bisection, List<Pair> pairs, List<TensorParity> results, List<string> warnings)
     {
@@ -78,6 +79,15 @@ public static partial class ParityChecker
             PassAttribution attribution;
             try
             {
+                // Replay the whole conversion first: a divergence it does not reproduce comes from no pass.
+                if (!Evaluate(passCount)[t.Original])
+                {
+                    attribution = new PassAttribution(t.Original, null, conversions,
+                        "replaying the full conversion does not reproduce the divergence: the model was changed after conversion, or the replay differs from the conversion checked");
+                    int at = updated.FindIndex(r => r.Name == t.Name);
+                    updated[at] = updated[at] with { Attribution = attribution };
+                    continue;
+                }
                 int lo = 0, hi = passCount;
                 while (hi - lo > 1)
                 {
@@ -93,9 +103,7 @@ public static partial class ParityChecker
                 }
                 string pass = bisection.PassIds[hi - 1];
                 attribution = new PassAttribution(t.Original, pass, conversions,
-                    hi == passCount
-                        ? $"within tolerance with the first {hi - 1} pass(es); diverges once '{pass}' (the last pass) is enabled"
-                        : $"within tolerance with the first {hi - 1} pass(es); diverges once '{pass}' (pass {hi} of {passCount}) is enabled");
+                    $"within tolerance with the first {hi - 1} pass(es) enabled; diverges once '{pass}' (pass {hi} of {passCount}) is enabled");
             }
             catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException or ArgumentException or ModelBridgeException)
             {

@@ -159,7 +159,11 @@ public static partial class ParityChecker
                 g.RemoveNode(n);
             }
         }
-        using var runner = new OrtRunner(sub, new OrtRunnerOptions { Optimization = s.Options.Optimization, IntraOpThreads = s.Options.IntraOpThreads });
+        foreach (Value init in g.Initializers.Where(v => v.Uses.Count == 0 && !v.IsGraphInput && !v.IsGraphOutput).ToList())
+        {
+            g.RemoveInitializer(init);
+        }
+        using OrtRunner runner = s.Runner(sub, []);
         IReadOnlyDictionary<string, TensorData> outputs = s.Run(runner, feeds);
         TensorData reference = originalValues[pair.Original];
         TensorData actual = outputs[region.Target];

@@ -296,6 +296,7 @@ public static partial class ParityChecker
         {
             Optimization = Options.Optimization,
             IntraOpThreads = Options.IntraOpThreads,
+            LogLevel = Options.OrtLogLevel,
             ExtraOutputs = [.. extraOutputs.Distinct(StringComparer.Ordinal)],
         });
 

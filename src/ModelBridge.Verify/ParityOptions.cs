@@ -48,6 +48,9 @@ public sealed record ParityOptions
     /// <summary>ORT graph optimisation; off by default so every intermediate value is computed as written.</summary>
     public GraphOptimization Optimization { get; init; } = GraphOptimization.Disabled;
 
+    /// <summary>The least severe ORT log message printed; errors only by default (region sub-models carry unused initializers ORT would warn about).</summary>
+    public OrtLogLevel OrtLogLevel { get; init; } = OrtLogLevel.Error;
+
     /// <summary>ORT intra-op threads; 0 lets ORT choose.</summary>
     public int IntraOpThreads { get; init; }
 

@@ -129,7 +129,7 @@ public sealed class ParityReport
 
     /// <summary>A one-line summary.</summary>
     public override string ToString() => Passed
-        ? $"parity: {Tensors.Count} tensors within tolerance ({Info.Samples} sample(s), {Info.Rule})"
+        ? $"parity: {Tensors.Count} tensors within tolerance ({Info.Samples} sample(s), {Reports.ParityJson.Rule(Info.Rule)})"
         : Tensors.Count == 0 ? "parity: no tensor could be compared"
         : $"parity: {Divergences.Count} of {Tensors.Count} tensors diverge; first '{FirstDivergence!.Original}' ({FirstDivergence.OpType}) error {FirstDivergence.Error:G3} > {FirstDivergence.Threshold:G3}";
 }
