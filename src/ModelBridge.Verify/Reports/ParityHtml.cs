@@ -26,7 +26,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 h1 .pass{color:#1a7f37}h1 .fail{color:#c62828}
 table{border-collapse:collapse;margin-top:12px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
 td.l,th.l{text-align:left}th{background:#f3f3f3;cursor:pointer;user-select:none}tr.fail td{background:#fdecea}
-tr.first td{background:#ffcdd2;font-weight:600}code,pre{font:12px ui-monospace,monospace}pre{background:#f6f8fa;padding:8px}
+tr.first td{background:#ffcdd2;font-weight:600}code,pre{font:12px ui-monospace,monospace}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
 svg text{font:11px system-ui,sans-serif}
 </style></head><body>
 """);
@@ -62,7 +62,8 @@ rows.forEach(function(r){tb.appendChild(r);});});});
             sb.AppendLine("<text x=\"20\" y=\"40\">no tensor compared</text></svg>");
             return;
         }
-        static double Clamp(double v) => double.IsFinite(v) && v > 0 ? v : v > 0 ? 1e12 : 1e-12;
+        // Exact matches (error 0) sit on the bottom line, labelled as "at most" that value.
+        static double Clamp(double v) => double.IsFinite(v) && v > 0 ? Math.Max(v, 1e-12) : v > 0 ? 1e12 : 1e-12;
         double[] errors = [.. ts.Select(t => Clamp(t.Problem is null ? t.Error : double.PositiveInfinity))];
         double[] thresholds = [.. ts.Select(t => Clamp(t.Threshold))];
         double lo = Math.Floor(Math.Log10(Math.Min(errors.Min(), thresholds.Min())));
@@ -79,7 +80,8 @@ rows.forEach(function(r){tb.appendChild(r);});});});
         for (double e = lo; e <= hi; e += step)
         {
             double y = Top + (plotH * (hi - e) / (hi - lo));
-            sb.AppendLine(c, $"<line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{y:F1}\" y2=\"{y:F1}\" stroke=\"#eee\"/><text x=\"{Left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">1e{e:F0}</text>");
+            string label = e == lo && errors.Any(v => v <= 1e-12) ? "≤1e" + e.ToString("F0", c) : "1e" + e.ToString("F0", c);
+            sb.AppendLine(c, $"<line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{y:F1}\" y2=\"{y:F1}\" stroke=\"#eee\"/><text x=\"{Left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">{label}</text>");
         }
         sb.AppendLine(c, $"<line x1=\"{Left}\" x2=\"{Left}\" y1=\"{Top}\" y2=\"{Height - Bottom}\" stroke=\"#999\"/><line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{Height - Bottom}\" y2=\"{Height - Bottom}\" stroke=\"#999\"/>");
         sb.AppendLine(c, $"<text x=\"{Left + (plotW / 2):F0}\" y=\"{Height - 8}\" text-anchor=\"middle\">tensors in the original's topological order ({ts.Count})</text>");
