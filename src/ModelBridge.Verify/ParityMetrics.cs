@@ -149,24 +149,33 @@ public sealed record ParityMetrics
             throw new ArgumentOutOfRangeException(nameof(quantile), quantile, "The quantile level must be in [0, 1].");
         }
         float[] scratch = ArrayPool<float>.Shared.Rent(BlockSize);
-        int[] histogram = ArrayPool<int>.Shared.Rent(Buckets * 2);
+        // The histogram is kept all-zero between calls and only the buckets used are cleared afterwards,
+        // so a small tensor does not pay for clearing and scanning 256 KiB.
+        int[] histogram = t_histogram ?? new int[Buckets * 2];
+        t_histogram = null;
+        var acc = new Accumulator { Bounds = bounds, Histogram = histogram, WorstIndex = -1, MinBucket = Buckets, MaxBucket = 0 };
         try
         {
-            Array.Clear(histogram, 0, Buckets * 2);
-            var acc = new Accumulator { Bounds = bounds, Histogram = histogram, WorstIndex = -1 };
             for (int start = 0; start < reference.Length; start += BlockSize)
             {
                 int n = Math.Min(BlockSize, reference.Length - start);
                 acc.Block(reference.Slice(start, n), actual.Slice(start, n), start, scratch.AsSpan(0, n));
             }
-            return acc.Finish(quantile, reference, actual);
+            ParityMetrics result = acc.Finish(quantile, reference, actual);
+            acc.ClearHistogram();
+            t_histogram = histogram;
+            return result;
         }
         finally
         {
             ArrayPool<float>.Shared.Return(scratch);
-            ArrayPool<int>.Shared.Return(histogram);
         }
     }
+
+    [ThreadStatic]
+    private static int[]? t_histogram;
+
+    private static int Bucket(float absValue) => (int)(BitConverter.SingleToUInt32Bits(absValue) >> 16);
 
     /// <summary>Running sums over the blocks.</summary>
     private struct Accumulator
@@ -174,6 +183,7 @@ public sealed record ParityMetrics
         public (float Rtol, float Atol)? Bounds;
         public int[] Histogram;
         public long Count, NonFiniteMismatches, RefNaN, RefInf, ActNaN, ActInf, Violations, WorstIndex;
+        public int MinBucket, MaxBucket;
         public double SumAbs, SumSq, SumRefSq, SumActSq, Dot, MaxAbs, MaxRef, MaxRel, MaxRatio;
 
         public void Block(ReadOnlySpan<float> r, ReadOnlySpan<float> a, long offset, Span<float> d)
@@ -198,6 +208,7 @@ public sealed record ParityMetrics
             Span<Vector<float>> vd = MemoryMarshal.Cast<float, Vector<float>>(d[..vectorEnd]);
             Vector<float> sumAbs = default, sumSq = default, refSq = default, actSq = default, dot = default;
             Vector<float> maxAbs = default, maxRef = default, maxRel = default, maxRatio = default;
+            var minNonZero = new Vector<float>(float.MaxValue);
             Vector<int> hits = default;
             var tiny = new Vector<float>((float)Tiny);
             (float rtol, float atol) = Bounds ?? (0f, 0f);
@@ -217,6 +228,7 @@ public sealed record ParityMetrics
                 actSq += y * y;
                 dot += x * y;
                 maxAbs = Vector.Max(maxAbs, ad);
+                minNonZero = Vector.Min(minNonZero, Vector.ConditionalSelect(Vector.Equals(ad, Vector<float>.Zero), new Vector<float>(float.MaxValue), ad));
                 maxRef = Vector.Max(maxRef, ax);
                 maxRel = Vector.Max(maxRel, ad / Vector.Max(ax, tiny));
                 if (bounded)
@@ -228,6 +240,7 @@ public sealed record ParityMetrics
                 }
             }
             float bSumAbs = Vector.Sum(sumAbs), bSumSq = Vector.Sum(sumSq), bRefSq = Vector.Sum(refSq), bActSq = Vector.Sum(actSq), bDot = Vector.Sum(dot);
+            float bMinNonZero = -HorizontalMax(-minNonZero);
             float bMaxAbs = HorizontalMax(maxAbs), bMaxRef = HorizontalMax(maxRef), bMaxRel = HorizontalMax(maxRel), bMaxRatio = HorizontalMax(maxRatio);
             long bHits = Vector.Sum(hits);
             for (int i = vectorEnd; i < r.Length; i++)
@@ -240,6 +253,7 @@ public sealed record ParityMetrics
                 bActSq += y * y;
                 bDot += x * y;
                 bMaxAbs = MathF.Max(bMaxAbs, ad);
+                bMinNonZero = ad > 0 ? MathF.Min(bMinNonZero, ad) : bMinNonZero;
                 bMaxRef = MathF.Max(bMaxRef, ax);
                 bMaxRel = MathF.Max(bMaxRel, ad / MathF.Max(ax, (float)Tiny));
                 if (bounded)
@@ -269,6 +283,8 @@ public sealed record ParityMetrics
             MaxRatio = Math.Max(MaxRatio, bMaxRatio);
             Violations += bHits;
             Count += r.Length;
+            MinBucket = Math.Min(MinBucket, Bucket(bMinNonZero));
+            MaxBucket = Math.Max(MaxBucket, Bucket(bMaxAbs));
             AddToHistogram(d);
             return true;
         }
@@ -339,8 +355,10 @@ public sealed record ParityMetrics
                     MaxAbs = ad;
                     WorstIndex = offset + i;
                 }
-                float adf = (float)Math.Min(ad, float.MaxValue);
-                Histogram[(int)(BitConverter.SingleToUInt32Bits(adf) >> 16)]++;
+                int bucket = Bucket((float)Math.Min(ad, float.MaxValue));
+                Histogram[bucket]++;
+                MinBucket = bucket > 0 ? Math.Min(MinBucket, bucket) : MinBucket;
+                MaxBucket = Math.Max(MaxBucket, bucket);
                 if (Bounds is { } b)
                 {
                     double bound = Math.Max(b.Atol, b.Rtol * Math.Abs(rv));
@@ -381,6 +399,18 @@ public sealed record ParityMetrics
             };
         }
 
+        /// <summary>Zeroes the buckets used (bucket 0 and MinBucket..MaxBucket of both halves).</summary>
+        public readonly void ClearHistogram()
+        {
+            Histogram[0] = 0;
+            Histogram[Buckets] = 0;
+            if (MinBucket <= MaxBucket)
+            {
+                Array.Clear(Histogram, MinBucket, MaxBucket - MinBucket + 1);
+                Array.Clear(Histogram, Buckets + MinBucket, MaxBucket - MinBucket + 1);
+            }
+        }
+
         /// <summary>The order statistic of rank ⌈q·n⌉ from the histogram, interpolated linearly inside its bucket.</summary>
         private readonly double Quantile(double q)
         {
@@ -391,7 +421,7 @@ public sealed record ParityMetrics
             }
             long rank = Math.Max(1, (long)Math.Ceiling(q * total));
             long seen = 0;
-            for (int k = 0; k < Buckets; k++)
+            for (int k = 0; k <= MaxBucket; k = k == 0 ? Math.Max(1, MinBucket) : k + 1)
             {
                 long c = (long)Histogram[k] + Histogram[Buckets + k];
                 if (c == 0 || seen + c < rank)
