@@ -14,6 +14,9 @@ public static class Program
     /// <summary>Exit code of <c>check</c>: at least one node is not supported by the target.</summary>
     public const int Unsupported = 3;
 
+    /// <summary>Exit code of <c>verify</c>: a tensor of the converted model diverges from the original.</summary>
+    public const int ParityFailed = 4;
+
     /// <summary>Exit code: bad command-line usage.</summary>
     public const int Usage = 64;
 
@@ -25,6 +28,7 @@ public static class Program
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root;
     }
 

@@ -1,0 +1,405 @@
+using System.Diagnostics;
+using ModelBridge.Errors;
+using ModelBridge.Ir;
+using ModelBridge.Rewriting;
+using ModelBridge.Shapes;
+
+namespace ModelBridge.Verify;
+
+/// <summary>
+/// Layer-by-layer parity of a rewritten graph against its original: both run in ONNX Runtime on the
+/// same inputs, and every rewritten tensor that the <see cref="ProvenanceMap"/> maps to an original
+/// tensor is compared with it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Tensors are exposed as extra ORT outputs in chunks that fit <see cref="ParityOptions.MaxMemoryBytes"/>
+/// (sizes estimated from shape inference), so a large graph never has every intermediate alive at once;
+/// each chunk's results are reduced to <see cref="ParityMetrics"/> and dropped before the next. ORT graph
+/// optimisation is off by default so intermediate values are computed node by node as written.
+/// </para>
+/// <para>
+/// Each tensor is judged by <see cref="ParityOptions.Rule"/> at the base tolerance (the target's) widened
+/// by the numeric contract of the passes that produced it. The first failing tensor in the original's
+/// topological order is the <see cref="ParityReport.FirstDivergence"/>. Localisation then reruns each
+/// diverging tensor's rewritten region alone, fed with the original graph's own values at the region's
+/// boundary, which tells error introduced there from error carried from above. Pass attribution (when
+/// <see cref="ParityOptions.Attribution"/> is set) replays the conversion with the passes enabled one
+/// prefix at a time, bisecting for the first pass that makes the tensor diverge.
+/// </para>
+/// <para>A mismatch is a <see cref="ParityReport"/>, never an exception. Misuse throws BCL exceptions.</para>
+/// </remarks>
+public static partial class ParityChecker
+{
+    /// <summary>Compares <paramref name="rewritten"/> with <paramref name="original"/> tensor by tensor.</summary>
+    /// <param name="original">The original model (not changed).</param>
+    /// <param name="rewritten">The rewritten model (not changed).</param>
+    /// <param name="map">The rewritten graph's tensor map.</param>
+    /// <param name="inputs">The samples to run.</param>
+    /// <param name="options">Rule, tolerance, memory budget; <see cref="ParityOptions.Default"/> when null.</param>
+    /// <param name="progress">Receives progress per compared tensor and per localisation or attribution step.</param>
+    /// <param name="cancellationToken">Cancels the check (between ORT runs, and inside them at node boundaries).</param>
+    /// <exception cref="ArgumentException">An input sample does not fit a model.</exception>
+    /// <exception cref="Microsoft.ML.OnnxRuntime.OnnxRuntimeException">ORT refused a model or failed to run it.</exception>
+    public static ParityReport Compare(Model original, Model rewritten, ProvenanceMap map, ParityInputs inputs,
+        ParityOptions? options = null, IProgress<ParityProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        ArgumentNullException.ThrowIfNull(rewritten);
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(inputs);
+        options ??= ParityOptions.Default;
+        long started = Stopwatch.GetTimestamp();
+        var warnings = new List<string>();
+        using Model orig = original.Clone();
+        using Model rew = rewritten.Clone();
+        InferShapes(orig, "original", options, warnings);
+        InferShapes(rew, "rewritten", options, warnings);
+        IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples = inputs.Materialize(orig);
+        var session = new Session(orig, rew, map, samples, options, progress, cancellationToken);
+        (List<Pair> pairs, List<string> skipped) = CollectPairs(orig, rew, map, options);
+
+        long compareStart = Stopwatch.GetTimestamp();
+        List<List<Pair>> chunks = Chunk(pairs, options.MaxMemoryBytes);
+        int done = 0;
+        foreach (List<Pair> chunk in chunks)
+        {
+            CompareChunk(session, chunk, ref done, pairs.Count);
+        }
+        TimeSpan compareElapsed = Stopwatch.GetElapsedTime(compareStart);
+
+        List<TensorParity> results = [.. pairs.Select(p => p.ToResult())];
+        if (options.Localize && results.Any(r => !r.Passed))
+        {
+            results = Localize(session, pairs, results, warnings);
+        }
+        if (options.Attribution is { } bisection && results.Any(r => !r.Passed))
+        {
+            results = Attribute(session, bisection, pairs, results, warnings);
+        }
+        var info = new ParityRunInfo
+        {
+            OriginalModel = ModelName(original),
+            RewrittenModel = ModelName(rewritten),
+            Target = options.Tolerance is null ? options.Target?.Name : null,
+            Rule = options.Rule,
+            BaseTolerance = options.BaseTolerance,
+            Inputs = inputs.Description,
+            Samples = samples.Count,
+            Chunks = chunks.Count,
+            OrtRuns = session.OrtRuns,
+            MaxMemoryBytes = options.MaxMemoryBytes,
+            LargestChunkBytes = chunks.Count == 0 ? 0 : chunks.Max(c => c.Sum(p => p.Bytes)),
+            PeakWorkingSetBytes = PeakWorkingSet(),
+            Elapsed = Stopwatch.GetElapsedTime(started),
+            CompareElapsed = compareElapsed,
+            MetricsElapsed = Stopwatch.GetElapsedTime(0, session.MetricsTicks),
+            Warnings = warnings,
+        };
+        return new ParityReport(results, skipped, info);
+    }
+
+    private static string ModelName(Model m) =>
+        m.SourcePath is { } p ? Path.GetFileName(p) : m.Graph.Name.Length > 0 ? m.Graph.Name : "model";
+
+    private static long PeakWorkingSet()
+    {
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        return process.PeakWorkingSet64;
+    }
+
+    private static void InferShapes(Model model, string which, ParityOptions options, List<string> warnings)
+    {
+        try
+        {
+            ShapeInferenceResult r = ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
+            if (r.UnknownShapes.Count > 0)
+            {
+                warnings.Add($"{which}: {r.UnknownShapes.Count} value(s) of unknown shape; their memory is estimated.");
+            }
+        }
+        catch (InvalidModelException e)
+        {
+            warnings.Add($"{which}: shape inference failed ({e.Message}); tensor sizes are estimated.");
+        }
+    }
+
+    /// <summary>The mapped pairs in the original's topological order, and the entries that cannot be compared.</summary>
+    private static (List<Pair> Pairs, List<string> Skipped) CollectPairs(Model original, Model rewritten, ProvenanceMap map, ParityOptions options)
+    {
+        var order = new Dictionary<string, (int Order, string Op)>(StringComparer.Ordinal);
+        int index = 0;
+        foreach (Node n in original.Graph.TopologicalOrder())
+        {
+            foreach (Value? o in n.Outputs)
+            {
+                if (o is not null)
+                {
+                    order[o.Name] = (index, n.OpType);
+                }
+            }
+            index++;
+        }
+        var pairs = new List<Pair>();
+        var skipped = new List<string>();
+        foreach (var (name, origin) in map.Entries.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            if (origin.Original is not { } originalName)
+            {
+                continue;
+            }
+            Value? rv = rewritten.Graph.FindValue(name);
+            Value? ov = original.Graph.FindValue(originalName);
+            if (rv is null || ov is null)
+            {
+                skipped.Add(rv is null ? $"{name}: not in the rewritten graph" : $"{name}: original '{originalName}' is not in the original graph");
+                continue;
+            }
+            if (ov.Producer is null || rv.Producer is null)
+            {
+                // Graph inputs and constants are fed, not computed; there is nothing to compare.
+                continue;
+            }
+            if (!order.TryGetValue(originalName, out var pos))
+            {
+                skipped.Add($"{name}: original '{originalName}' is not produced by a live node");
+                continue;
+            }
+            pairs.Add(new Pair
+            {
+                Name = name,
+                Original = originalName,
+                Order = pos.Order,
+                OpType = pos.Op,
+                Origin = origin,
+                Comparer = options.ComparerFor(origin.Contract),
+                IsGraphOutput = rv.IsGraphOutput,
+                Bytes = EstimateBytes(ov) + EstimateBytes(rv),
+            });
+        }
+        pairs.Sort((a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Name, b.Name));
+        return (pairs, skipped);
+    }
+
+    /// <summary>Bytes of a value from its inferred type; 64 MiB when the shape is not known.</summary>
+    private static long EstimateBytes(Value v)
+    {
+        if (v.Type is { Shape: { } shape } type && shape.ElementCount is long count)
+        {
+            return DataTypes.ByteCount(type.ElementType, count);
+        }
+        return 64L << 20;
+    }
+
+    /// <summary>Greedy chunks in topological order whose exposed bytes fit the budget (at least one pair each).</summary>
+    private static List<List<Pair>> Chunk(List<Pair> pairs, long budget)
+    {
+        var chunks = new List<List<Pair>>();
+        var current = new List<Pair>();
+        long bytes = 0;
+        foreach (Pair p in pairs)
+        {
+            if (current.Count > 0 && bytes + p.Bytes > budget)
+            {
+                chunks.Add(current);
+                current = [];
+                bytes = 0;
+            }
+            current.Add(p);
+            bytes += p.Bytes;
+        }
+        if (current.Count > 0)
+        {
+            chunks.Add(current);
+        }
+        return chunks;
+    }
+
+    private static void CompareChunk(Session s, List<Pair> chunk, ref int done, int total)
+    {
+        using OrtRunner originalRunner = s.Runner(s.Original, chunk.Select(p => p.Original));
+        using OrtRunner rewrittenRunner = s.Runner(s.Rewritten, chunk.Select(p => p.Name));
+        for (int i = 0; i < s.Samples.Count; i++)
+        {
+            s.Token.ThrowIfCancellationRequested();
+            IReadOnlyDictionary<string, TensorData> expected = s.Run(originalRunner, s.Samples[i]);
+            IReadOnlyDictionary<string, TensorData> actual = s.Run(rewrittenRunner, s.Samples[i]);
+            foreach (Pair p in chunk)
+            {
+                p.Observe(s, i, expected[p.Original], actual[p.Name]);
+            }
+        }
+        foreach (Pair p in chunk)
+        {
+            s.Progress?.Report(new ParityProgress("compare", ++done, total, p.Original));
+        }
+    }
+
+    /// <summary>
+    /// Compares one rewritten tensor with the original's (sliced when the map says so).
+    /// Returns the metrics, or a problem when they cannot be compared.
+    /// </summary>
+    internal static (ParityMetrics? Metrics, string? Problem) Measure(TensorComparer comparer, TensorData reference, TensorData actual, ChannelSlice? slice, double quantile)
+    {
+        if (slice is not null)
+        {
+            try
+            {
+                reference = TensorViews.Slice(reference, slice);
+            }
+            catch (ArgumentException e)
+            {
+                return (null, e.Message);
+            }
+        }
+        if (reference.ElementType != actual.ElementType)
+        {
+            return (null, $"element types differ: {reference} vs {actual}");
+        }
+        if (!reference.Dims.AsSpan().SequenceEqual(actual.Dims.AsSpan()))
+        {
+            return (null, $"shapes differ: {reference} vs {actual}");
+        }
+        if (!DataTypes.IsFloatingPoint(reference.ElementType) && !TensorData.IsIntegerLike(reference.ElementType))
+        {
+            return reference.Bytes.Span.SequenceEqual(actual.Bytes.Span)
+                ? (ParityMetrics.Empty with { Count = reference.ElementCount }, null)
+                : (null, $"{DataTypes.OnnxName(reference.ElementType)} payloads differ");
+        }
+        return (comparer.Measure(TensorViews.AsFloats(reference), TensorViews.AsFloats(actual), quantile), null);
+    }
+
+    /// <summary>Shared state of one check: the cloned models, samples, options and counters.</summary>
+    private sealed class Session(Model original, Model rewritten, ProvenanceMap map, IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples,
+        ParityOptions options, IProgress<ParityProgress>? progress, CancellationToken token)
+    {
+        public Model Original { get; } = original;
+
+        public Model Rewritten { get; } = rewritten;
+
+        public ProvenanceMap Map { get; } = map;
+
+        public IReadOnlyList<IReadOnlyDictionary<string, TensorData>> Samples { get; } = samples;
+
+        public ParityOptions Options { get; } = options;
+
+        public IProgress<ParityProgress>? Progress { get; } = progress;
+
+        public CancellationToken Token { get; } = token;
+
+        public int OrtRuns { get; private set; }
+
+        public long MetricsTicks { get; set; }
+
+        public OrtRunner Runner(Model model, IEnumerable<string> extraOutputs) => new(model, new OrtRunnerOptions
+        {
+            Optimization = Options.Optimization,
+            IntraOpThreads = Options.IntraOpThreads,
+            LogLevel = Options.OrtLogLevel,
+            ExtraOutputs = [.. extraOutputs.Distinct(StringComparer.Ordinal)],
+        });
+
+        /// <summary>Runs with the sample's tensors for the inputs the runner takes.</summary>
+        public IReadOnlyDictionary<string, TensorData> Run(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)
+        {
+            var used = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+            foreach (string name in runner.InputNames)
+            {
+                used[name] = feeds.TryGetValue(name, out TensorData? t)
+                    ? t
+                    : throw new ArgumentException($"The inputs have no tensor for '{name}'.", nameof(feeds));
+            }
+            OrtRuns++;
+            return runner.Run(used, Token);
+        }
+    }
+
+    /// <summary>One mapped pair and the worst sample seen so far.</summary>
+    private sealed class Pair
+    {
+        public required string Name { get; init; }
+
+        public required string Original { get; init; }
+
+        public required int Order { get; init; }
+
+        public required string OpType { get; init; }
+
+        public required TensorOrigin Origin { get; init; }
+
+        public required TensorComparer Comparer { get; init; }
+
+        public required bool IsGraphOutput { get; init; }
+
+        public required long Bytes { get; init; }
+
+        public ParityMetrics Metrics { get; private set; } = ParityMetrics.Empty;
+
+        public int WorstSample { get; private set; }
+
+        public double Error { get; private set; }
+
+        public double Threshold { get; private set; }
+
+        public bool Passed { get; private set; } = true;
+
+        public string? Problem { get; private set; }
+
+        public IReadOnlyList<long> Shape { get; private set; } = [];
+
+        private double _score = double.NegativeInfinity;
+
+        public void Observe(Session s, int sample, TensorData reference, TensorData actual)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            // Integer and bool tensors are compared exactly whatever the rule.
+            TensorComparer comparer = DataTypes.IsFloatingPoint(actual.ElementType) ? Comparer : TensorComparer.Exact;
+            (ParityMetrics? m, string? problem) = Measure(comparer, reference, actual, Origin.Slice, s.Options.Quantile);
+            s.MetricsTicks += Stopwatch.GetTimestamp() - t0;
+            Shape = [.. actual.Dims];
+            if (m is null)
+            {
+                Problem ??= problem;
+                Passed = false;
+                WorstSample = _score == double.PositiveInfinity ? WorstSample : sample;
+                _score = double.PositiveInfinity;
+                return;
+            }
+            double error = comparer.Error(m), threshold = comparer.Threshold(m);
+            bool ok = comparer.Accepts(m);
+            double score = !ok && m.NonFiniteMismatches > 0 ? double.PositiveInfinity : threshold > 0 ? error / threshold : error;
+            Passed &= ok;
+            if (score > _score)
+            {
+                _score = score;
+                Metrics = m;
+                WorstSample = sample;
+                Error = error;
+                Threshold = threshold;
+            }
+        }
+
+        public TensorParity ToResult() => new()
+        {
+            Name = Name,
+            Original = Original,
+            Order = Order,
+            OpType = OpType,
+            Shape = Shape,
+            Passes = Origin.Passes,
+            Contract = Origin.Contract,
+            Slice = Origin.Slice,
+            Comparer = Comparer.ToString() ?? string.Empty,
+            Metrics = Metrics,
+            WorstSample = WorstSample,
+            Error = Error,
+            Threshold = Threshold,
+            ExpectedMaxAbsError = Origin.Contract.IsExact ? null
+                : Origin.Contract.AbsoluteTolerance + (Origin.Contract.RelativeTolerance * Metrics.ReferenceMaxMagnitude),
+            Passed = Passed,
+            Problem = Problem,
+            IsGraphOutput = IsGraphOutput,
+        };
+    }
+}

@@ -1,0 +1,2 @@
+global using ModelBridge.Ir;
+global using NUnit.Framework;
