@@ -7,6 +7,8 @@ using ModelBridge.Profiles;
 using ModelBridge.Passes;
 using ModelBridge.Rewriting;
 using ModelBridge.Surgery;
+using ModelBridge.Verify;
+using ModelBridge.Verify.Reports;
 
 namespace ModelBridge.Cli;
 
@@ -35,9 +37,12 @@ internal static class ConvertCommand
         var rename = new Option<string?>("--rename-outputs") { Description = "Rename outputs by pattern ({kind}_{level}, output_{index}) or a JSON map file" };
         var order = new Option<string[]>("--order") { Description = "Output order: names or kinds (e.g. cls box)", AllowMultipleArgumentsPerToken = true };
         var canonical = new Option<bool>("--canonicalize-names") { Description = "Give internal values short stable names (t0, t1, ...)" };
+        var verify = new Option<bool>("--verify") { Description = "After converting, verify layer by layer in ONNX Runtime (inputs: test_data_set_* beside the model, else one random sample)" };
+        var report = new Option<DirectoryInfo?>("--report") { Description = "With --verify: write parity.json, parity.md and parity.html here" };
         var cmd = new Command("convert", "Rewrite a model into a target's op subset; writes OUT.onnx, OUT.map.json and OUT.manifest.json")
         {
             model, target, output, setDim, disable, json, force, separable, budget, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical,
+            verify, report,
         };
         cmd.SetAction(parse => CliSupport.Run(() =>
         {
@@ -79,7 +84,22 @@ internal static class ConvertCommand
             {
                 Print(input.Name, profile, result, outFile.FullName, mapPath);
             }
-            return Program.Ok;
+            if (!parse.GetValue(verify))
+            {
+                return Program.Ok;
+            }
+            ParityReport parity = ParityChecker.VerifyConversion(original, result, new ParityOptions { Dims = options.Dims }, convertOptions: options,
+                progress: new VerifyCommand.StderrProgress());
+            Console.Error.WriteLine();
+            Console.WriteLine(parity.Passed ? parity.ToString() : ParityAssertion.Describe(parity));
+            if (parse.GetValue(report) is { } reportDir)
+            {
+                foreach (string path in ParityReportWriter.WriteAll(parity, reportDir.FullName))
+                {
+                    Console.WriteLine($"  wrote {path}");
+                }
+            }
+            return parity.Passed ? Program.Ok : Program.ParityFailed;
         }));
         return cmd;
     }

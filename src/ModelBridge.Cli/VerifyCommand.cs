@@ -121,7 +121,7 @@ internal static class VerifyCommand
     }
 
     /// <summary>One progress line on stderr, rewritten in place on a terminal.</summary>
-    private sealed class StderrProgress : IProgress<ParityProgress>
+    internal sealed class StderrProgress : IProgress<ParityProgress>
     {
         private string _phase = string.Empty;
 
