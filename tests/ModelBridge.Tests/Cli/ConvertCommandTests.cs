@@ -49,6 +49,21 @@ public sealed class ConvertCommandTests
     }
 
     [Test]
+    public void Convert_with_verify_writes_the_parity_reports()
+    {
+        using var dir = TestPaths.NewTempDir();
+        var (code, output, err) = Run("convert", Fixture("fcos_gn_op13"), "--target", "ort-nnapi", "--set-dim", "N=1",
+            "-o", dir.File("det.onnx"), "--verify", "--report", dir.File("report"));
+        Assert.That(code, Is.Zero, err + output);
+        Assert.That(output, Does.Contain("within tolerance"));
+        foreach (string f in new[] { "parity.json", "parity.md", "parity.html" })
+        {
+            Assert.That(File.Exists(Path.Combine(dir.File("report"), f)), Is.True, f);
+        }
+        Assert.That(File.ReadAllText(Path.Combine(dir.File("report"), "parity.html")), Does.Contain("<svg"));
+    }
+
+    [Test]
     public void Convert_refuses_to_overwrite_its_input_without_force()
     {
         using var dir = TestPaths.NewTempDir();
