@@ -7,7 +7,7 @@ cd "$(dirname "$0")/ModelBridge.Benchmarks"
 filters=("$@")
 [ ${#filters[@]} -eq 0 ] && filters=('*')
 rm -rf BenchmarkDotNet.Artifacts/results
-dotnet run -c Release -- --inProcess --exporters github --filter "${filters[@]}"
+dotnet run -c Release -- --exporters github --filter "${filters[@]}"
 out=../RESULTS.md
 {
   echo "# Benchmark results"

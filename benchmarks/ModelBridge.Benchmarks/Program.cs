@@ -1,10 +1,27 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace ModelBridge.Benchmarks;
 
 /// <summary>Entry point: <c>dotnet run -c Release -- --filter '*'</c>.</summary>
 public static class Program
 {
-    /// <summary>Runs the benchmarks selected on the command line.</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>
+    /// Runs the benchmarks selected on the command line with one job for all of them: in-process
+    /// (no per-benchmark project build, which times out on a loaded 2-core machine), 2 warm-up and
+    /// 6 measured iterations. Figures in one run are comparable; ratios are what RESULTS.md reports.
+    /// </summary>
+    public static void Main(string[] args)
+    {
+        IConfig config = DefaultConfig.Instance
+            .AddJob(Job.Default
+                .WithToolchain(InProcessEmitToolchain.Instance)
+                .WithLaunchCount(1)
+                .WithWarmupCount(2)
+                .WithIterationCount(6)
+                .AsDefault());
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+    }
 }

@@ -9,7 +9,6 @@ namespace ModelBridge.Benchmarks.Io;
 /// (<c>ModelProto.Parser.ParseFrom</c> + <c>WriteTo</c>), the floor in .NET, and OnnxSharp.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
 public class LoadSaveBenchmarks
 {
     private string _path = string.Empty;

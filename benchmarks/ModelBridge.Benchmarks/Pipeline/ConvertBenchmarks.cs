@@ -10,7 +10,6 @@ namespace ModelBridge.Benchmarks.Pipeline;
 /// the load + save floor of the same file (plain protobuf parse + write) measured in the same run.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class ConvertBenchmarks
 {
     private string _path = string.Empty;

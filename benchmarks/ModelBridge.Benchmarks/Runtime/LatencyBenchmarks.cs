@@ -6,7 +6,6 @@ using ModelBridge.Verify;
 namespace ModelBridge.Benchmarks.Runtime;
 
 /// <summary>ORT CPU latency of each detector fixture, original vs converted for each built-in target.</summary>
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
 public class LatencyBenchmarks
 {
     private OrtRunner? _runner;

@@ -10,7 +10,6 @@ namespace ModelBridge.Benchmarks.Verify;
 /// original and the converted model once each without extra outputs (sessions created in both).
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8)]
 public class ParityBenchmarks
 {
     private Model? _original;
@@ -60,7 +59,6 @@ public class ParityBenchmarks
 }
 
 /// <summary>The parity metrics kernel on 16 M floats per side (128 MB compared per call).</summary>
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
 public class MetricsKernelBenchmarks
 {
     private float[] _reference = [];
