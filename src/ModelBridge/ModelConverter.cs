@@ -47,6 +47,8 @@ public sealed record ConversionResult(Model Model, ProvenanceMap TensorMap, IRea
 /// activations it lacks, the caller's additional passes, then cleanup.</item>
 /// </list>
 /// Fusion and decomposition live in different phases so they can never undo each other.
+/// A model importing a default-domain opset newer than <see cref="OpsetSupport.NewestKnown"/> is
+/// refused with <see cref="Errors.UnsupportedOperatorException"/>.
 /// Thread safety: converting different models on different threads at once is safe.
 /// </remarks>
 public static class ModelConverter
@@ -57,6 +59,7 @@ public static class ModelConverter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(profile);
         options ??= new ConvertOptions();
+        OpsetSupport.RequireKnown(model, "conversion");
         Model converted = model.Clone();
         try
         {

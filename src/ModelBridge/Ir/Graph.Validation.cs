@@ -84,9 +84,9 @@ public sealed partial class Graph
                 problems.Add(new($"Initializer '{v.Name}' has a negative dimension: {t}."));
                 continue;
             }
-            if (!t.HasRawData || t.DataType == DataType.String)
+            if (t.DataType == DataType.String || t.External is not null)
             {
-                continue; // Typed-field and external payloads are checked when read.
+                continue; // Strings have no fixed size; external payloads are checked when read.
             }
             long expected;
             try
@@ -98,9 +98,16 @@ public sealed partial class Graph
                 problems.Add(new($"Initializer '{v.Name}' has dims whose product overflows: {t}."));
                 continue;
             }
-            if (expected >= 0 && expected != t.Data.Length)
+            if (expected < 0)
             {
-                problems.Add(new($"Initializer '{v.Name}' ({t}) holds {t.Data.Length} bytes of raw_data but its type and dims need {expected}."));
+                problems.Add(new($"Initializer '{v.Name}' has data_type {(int)t.DataType}, which is not a known ONNX element type."));
+                continue;
+            }
+            int stored = t.Payload.Length;
+            if (expected != stored)
+            {
+                string field = t.HasRawData ? "raw_data" : "typed data";
+                problems.Add(new($"Initializer '{v.Name}' ({t}) holds {stored} bytes of {field} but its type and dims need {expected}."));
             }
         }
         if (!TryTopologicalOrder(out _, out List<Node>? cycle))
