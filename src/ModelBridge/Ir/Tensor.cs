@@ -110,7 +110,8 @@ public sealed class Tensor
         return MemoryMarshal.Cast<byte, T>(Data.Span);
     }
 
-    /// <summary>The elements converted to float (float, double, float16, bfloat16 and integer types).</summary>
+    /// <summary>The elements converted to float (float, double, float16, bfloat16 and integer types; see <see cref="DataTypes.IsConvertible"/>).</summary>
+    /// <exception cref="NotSupportedException">Any other element type.</exception>
     public float[] ToFloatArray()
     {
         ReadOnlySpan<byte> s = Data.Span;
@@ -124,7 +125,8 @@ public sealed class Tensor
         };
     }
 
-    /// <summary>The elements converted to int64 (integer and bool types).</summary>
+    /// <summary>The elements converted to int64 (integer and bool types, floats truncated; see <see cref="DataTypes.IsConvertible"/>).</summary>
+    /// <exception cref="NotSupportedException">Any other element type.</exception>
     public long[] ToInt64Array()
     {
         ReadOnlySpan<byte> s = Data.Span;

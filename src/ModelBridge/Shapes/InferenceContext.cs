@@ -84,7 +84,7 @@ internal sealed class InferenceContext
             return null;
         }
         Tensor? t = Graph.TryGetConstant(v) ?? ConstantNodeTensor(v);
-        if (t is not null && t.DataType != DataType.String && t.ElementCount <= _state.Options.MaxConstantElements)
+        if (t is not null && DataTypes.IsConvertible(t.DataType) && t.ElementCount <= _state.Options.MaxConstantElements)
         {
             return t.ToFloatArray();
         }
