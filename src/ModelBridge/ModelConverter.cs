@@ -60,6 +60,10 @@ public sealed record ConversionResult(Model Model, ProvenanceMap TensorMap, IRea
 /// activations it lacks, the caller's additional passes, then cleanup.</item>
 /// </list>
 /// Fusion and decomposition live in different phases so they can never undo each other.
+/// The input is validated first (<see cref="Graph.Validate"/>): a malformed graph is refused with
+/// <see cref="Errors.InvalidModelException"/> listing its problems, before anything is rewritten.
+/// A model importing a default-domain opset newer than <see cref="OpsetSupport.NewestKnown"/> is
+/// refused with <see cref="Errors.UnsupportedOperatorException"/>.
 /// Thread safety: converting different models on different threads at once is safe.
 /// </remarks>
 public static class ModelConverter
@@ -70,6 +74,10 @@ public static class ModelConverter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(profile);
         options ??= new ConvertOptions();
+        // Refuse a malformed input up front: the passes assume a well-formed graph, and a problem
+        // found later would be blamed on whichever pass ran first.
+        model.Graph.Validate();
+        OpsetSupport.RequireKnown(model, "conversion");
         Model converted = model.Clone();
         try
         {

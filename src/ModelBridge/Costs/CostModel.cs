@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using ModelBridge.Errors;
 using ModelBridge.Ir;
 
 namespace ModelBridge.Costs;
@@ -57,8 +58,15 @@ public static class CostModel
         var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (Node n in graph.TopologicalOrder())
         {
-            NodeCost cost = Measure(n, sizes);
-            nodes.Add(cost);
+            try
+            {
+                nodes.Add(Measure(n, sizes));
+            }
+            catch (OverflowException)
+            {
+                // Counts are checked: a count past 64 bits comes from absurd shapes, a model problem.
+                ThrowHelper.InvalidModel($"{n.OpType} node '{n.Name}': its operation or parameter count overflows a 64-bit integer (shapes are too large).", n.Name, n.OpType);
+            }
         }
         return new CostReport(nodes, sizes);
     }
@@ -89,7 +97,7 @@ public static class CostModel
                     parameters.Add(init.Name);
                     long elements = init.Initializer!.ElementCount;
                     sizes[init.Name] = elements;
-                    paramCount += elements;
+                    paramCount = checked(paramCount + elements);
                 }
             }
         }
@@ -101,7 +109,7 @@ public static class CostModel
                 continue;
             }
             long? bytes = OutputBytes(o);
-            activation = activation is long a && bytes is long b ? a + b : null;
+            activation = activation is long a && bytes is long b ? checked(a + b) : null;
         }
         return new NodeCost(node, macs, ops, paramCount, parameters, activation);
     }

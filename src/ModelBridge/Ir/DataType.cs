@@ -78,6 +78,15 @@ public static class DataTypes
         return bits == 0 ? -1 : checked((elements * bits + 7) / 8);
     }
 
+    /// <summary>
+    /// True for the types <see cref="Tensor.ToFloatArray"/> and <see cref="Tensor.ToInt64Array"/> convert:
+    /// float, double, float16, bfloat16, the 8- to 64-bit integer types and bool. (Float8, 4-bit,
+    /// complex and string payloads have no such conversion; check before reading a model's constant.)
+    /// </summary>
+    public static bool IsConvertible(DataType type) => type is DataType.Float or DataType.Double or DataType.Float16 or DataType.BFloat16
+        or DataType.Int64 or DataType.Int32 or DataType.Int16 or DataType.Int8 or DataType.UInt8 or DataType.UInt16
+        or DataType.UInt32 or DataType.UInt64 or DataType.Bool;
+
     /// <summary>True for the floating-point types.</summary>
     public static bool IsFloatingPoint(DataType type) => type is DataType.Float or DataType.Double or DataType.Float16 or DataType.BFloat16
         or DataType.Float8E4M3FN or DataType.Float8E4M3FNUZ or DataType.Float8E5M2 or DataType.Float8E5M2FNUZ or DataType.Float4E2M1 or DataType.Float8E8M0;

@@ -78,29 +78,26 @@ public sealed partial class Graph
         }
         foreach (Value v in _initializers)
         {
-            Tensor t = v.Initializer!;
-            if (t.Dims.Any(d => d < 0))
+            if (PayloadProblem(v.Initializer!) is { } problem)
             {
-                problems.Add(new($"Initializer '{v.Name}' has a negative dimension: {t}."));
-                continue;
+                problems.Add(new($"Initializer '{v.Name}' {problem}."));
             }
-            if (!t.HasRawData || t.DataType == DataType.String)
-            {
-                continue; // Typed-field and external payloads are checked when read.
-            }
-            long expected;
+        }
+        foreach (Node n in Nodes.Where(n => n is { OpType: "Constant", IsStandardDomain: true } && n.HasAttribute("value")))
+        {
+            // Constant nodes become initializers during conversion: their payloads get the same checks.
+            string? problem;
             try
             {
-                expected = t.ExpectedByteLength;
+                problem = PayloadProblem(n.GetTensor("value")!);
             }
-            catch (OverflowException)
+            catch (InvalidModelException ex)
             {
-                problems.Add(new($"Initializer '{v.Name}' has dims whose product overflows: {t}."));
-                continue;
+                problem = ex.Message;
             }
-            if (expected >= 0 && expected != t.Data.Length)
+            if (problem is not null)
             {
-                problems.Add(new($"Initializer '{v.Name}' ({t}) holds {t.Data.Length} bytes of raw_data but its type and dims need {expected}."));
+                problems.Add(new($"Constant node '{n.Name}': value {problem}.", n.Name, n.OpType));
             }
         }
         if (!TryTopologicalOrder(out _, out List<Node>? cycle))
@@ -109,6 +106,35 @@ public sealed partial class Graph
             problems.Add(new($"Graph has a cycle: {path}.", cycle![0].Name, cycle[0].OpType));
         }
         return problems;
+    }
+
+    /// <summary>What is wrong with a tensor's dims or stored payload, or null.</summary>
+    private static string? PayloadProblem(Tensor t)
+    {
+        if (t.Dims.Any(d => d < 0))
+        {
+            return $"has a negative dimension: {t}";
+        }
+        if (t.DataType == DataType.String || t.External is not null)
+        {
+            return null; // Strings have no fixed size; external payloads are checked when read.
+        }
+        long expected;
+        try
+        {
+            expected = t.ExpectedByteLength;
+        }
+        catch (OverflowException)
+        {
+            return $"has dims whose product overflows: {t}";
+        }
+        if (expected < 0)
+        {
+            return $"has data_type {(int)t.DataType}, which is not a known ONNX element type";
+        }
+        int stored = t.Payload.Length;
+        string field = t.HasRawData ? "raw_data" : "typed data";
+        return expected == stored ? null : $"({t}) holds {stored} bytes of {field} but its type and dims need {expected}";
     }
 
     private static bool IsDefined(Value v) => v.Producer is { IsAlive: true } || v.IsGraphInput || v.Initializer is not null;

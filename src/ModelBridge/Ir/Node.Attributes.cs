@@ -128,6 +128,10 @@ public sealed partial class Node
         {
             ThrowHelper.InvalidModel($"Node '{Name}' ({OpType}): attribute '{name}' has type {actual}, expected {expected}.", Name, OpType);
         }
+        if ((expected == AttrType.Tensor && a.T is null) || (expected == AttrType.Graph && a.G is null))
+        {
+            ThrowHelper.InvalidModel($"Node '{Name}' ({OpType}): attribute '{name}' is declared {expected} but holds no value.", Name, OpType);
+        }
         return a;
     }
 

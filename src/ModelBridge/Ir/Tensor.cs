@@ -42,19 +42,8 @@ public sealed class Tensor
     /// <summary>Where the payload lives when it is stored outside the model file.</summary>
     public ExternalDataInfo? External { get; }
 
-    /// <summary>Number of elements (product of <see cref="Dims"/>).</summary>
-    public long ElementCount
-    {
-        get
-        {
-            long n = 1;
-            foreach (long d in Dims)
-            {
-                n = checked(n * d);
-            }
-            return n;
-        }
-    }
+    /// <summary>Number of elements (product of <see cref="Dims"/>; 0 when any dimension is 0).</summary>
+    public long ElementCount => CountElements(Dims.AsSpan());
 
     /// <summary>Bytes the payload must have for <see cref="DataType"/> and <see cref="Dims"/>; -1 for strings.</summary>
     public long ExpectedByteLength => DataTypes.ByteCount(DataType, ElementCount);
@@ -69,8 +58,32 @@ public sealed class Tensor
     public bool IsLoaded => _data.HasValue;
 
     /// <summary>The payload, little-endian; reads external data on first use.</summary>
+    /// <remarks>
+    /// The payload's length is checked against <see cref="DataType"/> and <see cref="Dims"/> on every
+    /// access, so no reader of a model's tensors can index past what the file actually holds.
+    /// </remarks>
     /// <exception cref="NotSupportedException">The tensor holds strings.</exception>
+    /// <exception cref="InvalidModelException">The stored payload's size disagrees with the type and dims, or the element type is unknown.</exception>
     public ReadOnlyMemory<byte> Data
+    {
+        get
+        {
+            ReadOnlyMemory<byte> d = Payload;
+            long expected = ExpectedByteLength;
+            if (expected < 0 && DataType != DataType.String)
+            {
+                ThrowHelper.InvalidModel($"Tensor '{Template.Name}' has data_type {(int)DataType}, which is not a known fixed-size ONNX element type.");
+            }
+            if (expected >= 0 && d.Length != expected)
+            {
+                ThrowHelper.InvalidModel($"Tensor '{Template.Name}' ({this}) holds {d.Length} bytes of data but its type and dims need {expected}.");
+            }
+            return d;
+        }
+    }
+
+    /// <summary>The payload as stored, unchecked (for validation, which reports a bad size instead of throwing).</summary>
+    internal ReadOnlyMemory<byte> Payload
     {
         get
         {
@@ -97,7 +110,8 @@ public sealed class Tensor
         return MemoryMarshal.Cast<byte, T>(Data.Span);
     }
 
-    /// <summary>The elements converted to float (float, double, float16, bfloat16 and integer types).</summary>
+    /// <summary>The elements converted to float (float, double, float16, bfloat16 and integer types; see <see cref="DataTypes.IsConvertible"/>).</summary>
+    /// <exception cref="NotSupportedException">Any other element type.</exception>
     public float[] ToFloatArray()
     {
         ReadOnlySpan<byte> s = Data.Span;
@@ -111,7 +125,8 @@ public sealed class Tensor
         };
     }
 
-    /// <summary>The elements converted to int64 (integer and bool types).</summary>
+    /// <summary>The elements converted to int64 (integer and bool types, floats truncated; see <see cref="DataTypes.IsConvertible"/>).</summary>
+    /// <exception cref="NotSupportedException">Any other element type.</exception>
     public long[] ToInt64Array()
     {
         ReadOnlySpan<byte> s = Data.Span;
@@ -155,6 +170,10 @@ public sealed class Tensor
     /// <summary>Creates a tensor over <paramref name="data"/> (not copied; the caller must not change it).</summary>
     public static Tensor FromBytes(DataType type, ReadOnlySpan<long> dims, ReadOnlyMemory<byte> data)
     {
+        foreach (long d in dims)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(d, nameof(dims));
+        }
         var t = new Tensor(type, [.. dims], new OnnxTensor { DataType = (int)type }, data, null);
         t.Template.Dims.Add(dims.ToArray());
         if (t.ExpectedByteLength >= 0 && t.ExpectedByteLength != data.Length)
@@ -189,6 +208,21 @@ public sealed class Tensor
     public override string ToString() => DataTypes.OnnxName(DataType) + Format(Dims.AsSpan());
 
     private static string Format(ReadOnlySpan<long> dims) => "[" + string.Join(",", dims.ToArray()) + "]";
+
+    /// <summary>Product of <paramref name="dims"/>: 0 when any is 0, else checked.</summary>
+    internal static long CountElements(ReadOnlySpan<long> dims)
+    {
+        if (dims.Contains(0))
+        {
+            return 0;
+        }
+        long n = 1;
+        foreach (long d in dims)
+        {
+            n = checked(n * d);
+        }
+        return n;
+    }
 
     /// <summary>Builds the payload from the typed fields, or reads it from external storage.</summary>
     private ReadOnlyMemory<byte> LoadPayload()
@@ -240,7 +274,8 @@ public sealed class Tensor
         }
         if (HasRawData)
         {
-            p.RawData = UnsafeByteOperations.UnsafeWrap(Data);
+            // As stored: an unedited model re-serialises as loaded, even when a payload is malformed.
+            p.RawData = UnsafeByteOperations.UnsafeWrap(Payload);
         }
         else if (External is not null && inlineExternal)
         {

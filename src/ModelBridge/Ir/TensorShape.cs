@@ -76,7 +76,8 @@ public sealed class TensorShape : IEquatable<TensorShape>
     }
 
     /// <summary>Product of the sizes, or null when any is not known.</summary>
-    public long? ElementCount => TryGetStatic(out long[] d) ? d.Aggregate(1L, (a, b) => checked(a * b)) : null;
+    /// <exception cref="OverflowException">The product does not fit in 64 bits (loading and shape inference refuse such shapes).</exception>
+    public long? ElementCount => TryGetStatic(out long[] d) ? (d.Contains(0) ? 0 : d.Aggregate(1L, (a, b) => checked(a * b))) : null;
 
     /// <inheritdoc/>
     public bool Equals(TensorShape? other) => other is not null && Dims.SequenceEqual(other.Dims);

@@ -96,9 +96,10 @@ internal sealed class ExternalDataReader
         {
             ThrowHelper.InvalidModel($"Initializer '{tensorName}': external-data file '{loc}' does not exist in '{_baseDirectory}'.");
         }
-        if ((File.GetAttributes(real) & (FileAttributes.Device | FileAttributes.Directory)) != 0)
+        if (FileKind.IsRegularFile(real) == false)
         {
-            ThrowHelper.UnsafeExternalData($"Initializer '{tensorName}': external-data location '{loc}' is not a regular file.", tensorName);
+            // A FIFO would block the reader forever; a device node reads endless or live data.
+            ThrowHelper.UnsafeExternalData($"Initializer '{tensorName}': external-data location '{loc}' is not a regular file (a FIFO, device node or socket).", tensorName);
         }
         return real;
     }
@@ -106,21 +107,15 @@ internal sealed class ExternalDataReader
     public ReadOnlyMemory<byte> Read(ExternalDataInfo info, long expectedBytes, string tensorName)
     {
         string path = Resolve(info, tensorName);
+        // Sized and checked before opening: where the file type is unknown, a FIFO or device node
+        // (size 0) is never opened, and nothing is allocated beyond what the file holds.
+        long length = CheckLength(info, new FileInfo(path).Length, expectedBytes, tensorName);
+        if (length == 0)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long size = RandomAccess.GetLength(handle);
-        long length = info.Length ?? (size - info.Offset);
-        if (info.Offset > size || length < 0 || info.Offset + length > size)
-        {
-            ThrowHelper.InvalidModel($"Initializer '{tensorName}': external data '{info.Location}': offset {info.Offset} + length {length} is past the end of the file ({size} bytes).");
-        }
-        if (expectedBytes >= 0 && length != expectedBytes)
-        {
-            ThrowHelper.InvalidModel($"Initializer '{tensorName}': external data '{info.Location}' at offset {info.Offset}: {length} bytes stored, but the tensor's type and dims need {expectedBytes}.");
-        }
-        if (length > Array.MaxLength)
-        {
-            ThrowHelper.InvalidModel($"External data '{info.Location}': {length} bytes is more than one buffer can hold.");
-        }
+        length = CheckLength(info, RandomAccess.GetLength(handle), expectedBytes, tensorName);
         byte[] buffer = GC.AllocateUninitializedArray<byte>((int)length);
         int read = 0;
         while (read < buffer.Length)
@@ -133,6 +128,25 @@ internal sealed class ExternalDataReader
             read += n;
         }
         return buffer;
+    }
+
+    /// <summary>The byte count to read; throws when offset and length do not fit in <paramref name="size"/> or disagree with the tensor.</summary>
+    private static long CheckLength(ExternalDataInfo info, long size, long expectedBytes, string tensorName)
+    {
+        long length = info.Length ?? (size - info.Offset);
+        if (info.Offset > size || length < 0 || length > size - info.Offset)
+        {
+            ThrowHelper.InvalidModel($"Initializer '{tensorName}': external data '{info.Location}': offset {info.Offset} + length {length} is past the end of the file ({size} bytes).");
+        }
+        if (expectedBytes >= 0 && length != expectedBytes)
+        {
+            ThrowHelper.InvalidModel($"Initializer '{tensorName}': external data '{info.Location}' at offset {info.Offset}: {length} bytes stored, but the tensor's type and dims need {expectedBytes}.");
+        }
+        if (length > Array.MaxLength)
+        {
+            ThrowHelper.InvalidModel($"Initializer '{tensorName}': external data '{info.Location}': {length} bytes is more than one buffer can hold.");
+        }
+        return length;
     }
 
     /// <summary>Follows symbolic links component by component, like realpath(3).</summary>

@@ -21,6 +21,7 @@ internal static class OnnxImporter
         {
             ThrowHelper.InvalidModel("The model has no graph.");
         }
+        CheckOpsetImports(proto);
         ReadOnlyMemory<byte> buffer = bytes?.Memory ?? ReadOnlyMemory<byte>.Empty;
         var inits = records
             .Select(r => (r.Meta.Name, TensorFromProto(r.Meta, r.HasRaw ? buffer.Slice(r.RawStart, r.RawLength) : (ReadOnlyMemory<byte>?)null, external, null)))
@@ -113,6 +114,26 @@ internal static class OnnxImporter
         return graph;
     }
 
+    /// <summary>Refuses opset imports that name a domain twice or a version below 1 (every consumer assumes one version per domain).</summary>
+    private static void CheckOpsetImports(ModelProto proto)
+    {
+        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (OperatorSetIdProto o in proto.OpsetImport)
+        {
+            string domain = o.Domain == "ai.onnx" ? string.Empty : o.Domain;
+            string shown = domain.Length == 0 ? "ai.onnx (default)" : domain;
+            if (seen.TryGetValue(domain, out long first))
+            {
+                ThrowHelper.InvalidModel($"opset_import lists domain '{shown}' twice (versions {first} and {o.Version}).");
+            }
+            if (o.Version < 1)
+            {
+                ThrowHelper.InvalidModel($"opset_import gives domain '{shown}' version {o.Version}; versions start at 1.");
+            }
+            seen[domain] = o.Version;
+        }
+    }
+
     private static void AttachInfo(Value v, ValueInfoProto vi, bool output = false)
     {
         if (output)
@@ -123,7 +144,36 @@ internal static class OnnxImporter
         {
             v.Info = vi;
         }
-        v.Type ??= TypeFromProto(vi.Type);
+        TensorType? declared = TypeFromProto(vi.Type);
+        CheckDeclaredShape(vi.Name, declared);
+        v.Type ??= declared;
+    }
+
+    /// <summary>A declared dimension must be non-negative, and the declared element count must fit in 64 bits.</summary>
+    private static void CheckDeclaredShape(string name, TensorType? type)
+    {
+        if (type?.Shape is not { } shape)
+        {
+            return;
+        }
+        Int128 product = 1;
+        foreach (Dim d in shape.Dims)
+        {
+            if (d.Value is not long n)
+            {
+                continue;
+            }
+            if (n < 0)
+            {
+                ThrowHelper.InvalidModel($"Value '{name}' declares a negative dimension {n} in its shape {shape}.");
+            }
+            // Capped so that the product of many huge dims cannot overflow Int128 itself.
+            product = Int128.Min(product * n, (Int128)long.MaxValue + 1);
+        }
+        if (product > long.MaxValue)
+        {
+            ThrowHelper.InvalidModel($"Value '{name}' declares shape {shape}, whose element count overflows a 64-bit integer.");
+        }
     }
 
     public static TensorType? TypeFromProto(TypeProto? type)
@@ -157,12 +207,7 @@ internal static class OnnxImporter
         }
         try
         {
-            long n = 1;
-            foreach (long d in meta.Dims)
-            {
-                n = checked(n * d);
-            }
-            _ = DataTypes.ByteCount((DataType)meta.DataType, n);
+            _ = DataTypes.ByteCount((DataType)meta.DataType, Tensor.CountElements([.. meta.Dims]));
         }
         catch (OverflowException)
         {

@@ -64,6 +64,10 @@ public sealed class FoldBatchNormIntoConv : RewritePattern<FoldBatchNormIntoConv
         {
             return MatchResult.Fail($"{producer.OpType} bias is not a constant float initializer");
         }
+        if (WeightProblem(producer, w) is { } problem)
+        {
+            return MatchResult.Fail(problem);
+        }
         long outChannels = OutputChannels(producer, w);
         if (outChannels != p.Scale.Length)
         {
@@ -73,7 +77,31 @@ public sealed class FoldBatchNormIntoConv : RewritePattern<FoldBatchNormIntoConv
         {
             return MatchResult.Fail("Gemm C must be a scalar or one value per output column to fold");
         }
+        if (producer.OpType != "Gemm" && producer.Input(2) is { } b2 && Graph.TryGetConstant(b2)!.ElementCount != outChannels)
+        {
+            return MatchResult.Fail($"{producer.OpType} bias has {Graph.TryGetConstant(b2)!.ElementCount} values for {outChannels} output channels");
+        }
         return new Found(root, producer, p);
+    }
+
+    /// <summary>Why the weight's layout cannot be folded into (Rewrite indexes it by these dims), or null.</summary>
+    private static string? WeightProblem(Node producer, Tensor w)
+    {
+        int rank = w.Dims.Length;
+        if (producer.OpType == "Gemm" ? rank != 2 : rank < 3)
+        {
+            return $"{producer.OpType} weight {w} has rank {rank}, which is not a {producer.OpType} weight layout";
+        }
+        if (w.ElementCount == 0)
+        {
+            return $"{producer.OpType} weight {w} is empty";
+        }
+        long group = producer.GetInt("group", 1);
+        if (producer.OpType == "ConvTranspose" && (group < 1 || w.Dims[0] % group != 0))
+        {
+            return $"ConvTranspose group {group} does not divide its {w.Dims[0]} input channels";
+        }
+        return null;
     }
 
     private static long OutputChannels(Node producer, Tensor w) => producer.OpType switch

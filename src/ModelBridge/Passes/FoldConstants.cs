@@ -85,12 +85,15 @@ public sealed class FoldConstants : GraphPass
         {
             return null;
         }
-        Tensor a = n.Inputs[0]!.Initializer!;
+        if (n.Inputs[0]?.Initializer is not { } a)
+        {
+            return null; // An omitted first input: nothing to fold.
+        }
         if (Layout.Contains(n.OpType) && a.DataType == DataType.Float)
         {
             return Tensor.FromBytes(DataType.Float, dims, a.Data);
         }
-        if (n.OpType == "Cast" && DataTypes.IsFloatingPoint(a.DataType))
+        if (n.OpType == "Cast" && DataTypes.IsFloatingPoint(a.DataType) && DataTypes.IsConvertible(a.DataType))
         {
             return Tensor.Create<float>(dims, a.ToFloatArray());
         }
@@ -109,7 +112,7 @@ public sealed class FoldConstants : GraphPass
             };
             return Tensor.Create<float>(dims, [.. x.Select(f)]);
         }
-        if (Binary.Contains(n.OpType) && n.Inputs.Count == 2 && n.Inputs[1]!.Initializer is { DataType: DataType.Float } b && a.DataType == DataType.Float)
+        if (Binary.Contains(n.OpType) && n.Inputs.Count == 2 && n.Inputs[1]?.Initializer is { DataType: DataType.Float } b && a.DataType == DataType.Float)
         {
             return Broadcast(a, b, dims, n.OpType);
         }

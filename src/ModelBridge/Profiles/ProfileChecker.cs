@@ -469,7 +469,7 @@ public static class ProfileChecker
         {
             return absent;
         }
-        return ValueFacts.ConstantOf(v) is { ElementCount: 1 } t && DataTypes.IsFloatingPoint(t.DataType) ? t.ToFloatArray()[0] : null;
+        return ValueFacts.ConstantOf(v) is { ElementCount: 1 } t && DataTypes.IsFloatingPoint(t.DataType) && DataTypes.IsConvertible(t.DataType) ? t.ToFloatArray()[0] : null;
     }
 
     private static bool Same(double a, double b) => a == b || Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b));

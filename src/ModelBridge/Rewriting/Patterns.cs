@@ -5,6 +5,9 @@ namespace ModelBridge.Rewriting;
 /// <summary>Read-only helpers that patterns use in <c>Match</c>.</summary>
 public static class Patterns
 {
+    /// <summary>The largest channel count <see cref="PerChannel"/> expands a scalar to (2^24).</summary>
+    public const long MaxExpandedChannels = 1 << 24;
+
     /// <summary>The single node reading <paramref name="v"/>, when it has exactly one reader and is not a graph output.</summary>
     public static Node? SoleConsumer(Value? v) =>
         v is { IsGraphOutput: false } && v.Uses.Count == 1 && !v.Uses[0].IsImplicit ? v.Uses[0].Node : null;
@@ -15,7 +18,7 @@ public static class Patterns
 
     /// <summary>The constant payload of an input as floats, or null when it is not a float constant.</summary>
     public static float[]? ConstFloats(Value? v) =>
-        Graph.TryGetConstant(v) is { } t && DataTypes.IsFloatingPoint(t.DataType) ? t.ToFloatArray() : null;
+        Graph.TryGetConstant(v) is { } t && DataTypes.IsFloatingPoint(t.DataType) && DataTypes.IsConvertible(t.DataType) ? t.ToFloatArray() : null;
 
     /// <summary>The constant payload of an input as int64s, or null when it is not an integer constant.</summary>
     public static long[]? ConstInts(Value? v) =>
@@ -36,11 +39,16 @@ public static class Patterns
     /// with <paramref name="channels"/> channels: shapes [C,1,..], [1,C,1,..], [C] for rank 2, or a
     /// scalar-like [1,..] (expanded to C copies). Null when the constant is not of such a shape.
     /// </summary>
+    /// <remarks>Channel counts above <see cref="MaxExpandedChannels"/> give null: a broadcast scalar is never expanded that far.</remarks>
     public static float[]? PerChannel(Value? v, long channels, int rank)
     {
-        if (Graph.TryGetConstant(v) is not { } t || !DataTypes.IsFloatingPoint(t.DataType))
+        if (Graph.TryGetConstant(v) is not { } t || !DataTypes.IsFloatingPoint(t.DataType) || !DataTypes.IsConvertible(t.DataType))
         {
             return null;
+        }
+        if (channels is < 1 or > MaxExpandedChannels)
+        {
+            return null; // Channel counts come from declared shapes; never materialise an absurd one.
         }
         long[] dims = [.. t.Dims];
         float[] data = t.ToFloatArray();

@@ -70,11 +70,17 @@ public sealed class Pipeline
     /// Runs the passes over <paramref name="model"/>'s graph in place until a whole round changes
     /// nothing. The caller owns the model (clone it first to keep the original).
     /// </summary>
+    /// <exception cref="Errors.InvalidModelException">With <see cref="PipelineOptions.ValidateAfterEachPass"/>, the input graph is malformed.</exception>
     public PipelineResult Run(Model model, PipelineOptions? options = null, ProvenanceMap? provenance = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new PipelineOptions();
         Graph graph = model.Graph;
+        if (options.ValidateAfterEachPass)
+        {
+            // A problem already in the input is the model's, not the first pass's.
+            graph.Validate();
+        }
         provenance ??= ProvenanceMap.Identity(graph);
         var rewriter = new GraphRewriter(graph, provenance);
         var stats = Passes.ToDictionary(p => p.Id, p => (Matches: 0, Added: 0, Removed: 0, Time: TimeSpan.Zero, Failures: new List<string>()));

@@ -84,7 +84,7 @@ internal sealed class InferenceContext
             return null;
         }
         Tensor? t = Graph.TryGetConstant(v) ?? ConstantNodeTensor(v);
-        if (t is not null && t.DataType != DataType.String && t.ElementCount <= _state.Options.MaxConstantElements)
+        if (t is not null && DataTypes.IsConvertible(t.DataType) && t.ElementCount <= _state.Options.MaxConstantElements)
         {
             return t.ToFloatArray();
         }
@@ -146,6 +146,13 @@ internal sealed class InferenceContext
     [DoesNotReturn]
     public T Fail<T>(string problem) =>
         ThrowHelper.InvalidModel<T>($"{Node.OpType} node '{Node.Name}': {problem}.", Node.Name, Node.OpType);
+
+    /// <summary>
+    /// <paramref name="rank"/> unknown dimensions, or null (rank unknown) when the rank, usually read
+    /// from the length of a shape tensor, is negative or larger than <see cref="ShapeInference.MaxRank"/>.
+    /// </summary>
+    public static IEnumerable<Dim>? UnknownDims(long rank) =>
+        rank is >= 0 and <= ShapeInference.MaxRank ? Enumerable.Repeat(Dim.Unknown, (int)rank) : null;
 
     /// <summary>Formats dims for messages.</summary>
     public static string Format(IEnumerable<Dim> dims) => "[" + string.Join(",", dims) + "]";

@@ -74,7 +74,7 @@ public static partial class ShapeInference
         ShapeValue? shape = c.ValueOf(0);
         if (shape is null)
         {
-            c.Set(0, type, c.DimsOf(0) is [{ Value: long n }] ? Enumerable.Repeat(Dim.Unknown, (int)n) : null);
+            c.Set(0, type, c.DimsOf(0) is [{ Value: long n }] ? InferenceContext.UnknownDims(n) : null);
             return;
         }
         if (shape.Elements.Any(d => d.Value < 0))
@@ -82,10 +82,10 @@ public static partial class ShapeInference
             c.Fail($"shape {shape} has a negative dimension");
         }
         c.Set(0, type, shape.Elements);
-        if (IsIntegral(type) && shape.TryGetKnown(out long[] dims) && dims.Aggregate(1L, (a, b) => a * b) <= c.Options.MaxConstantElements)
+        if (IsIntegral(type) && shape.TryGetKnown(out long[] dims) && Count(dims) <= c.Options.MaxConstantElements)
         {
             long v = fill?.ToInt64Array() is [long x] ? x : 0;
-            c.SetValue(0, type, ShapeValue.FromInts(dims, Enumerable.Repeat(v, (int)dims.Aggregate(1L, (a, b) => a * b))));
+            c.SetValue(0, type, ShapeValue.FromInts(dims, Enumerable.Repeat(v, (int)Count(dims))));
         }
     }
 
@@ -122,7 +122,8 @@ public static partial class ShapeInference
     private static long[]? StaticOutput(InferenceContext c) =>
         c.Inferred[0]?.Shape is { } s && s.TryGetStatic(out long[] dims) ? dims : null;
 
-    private static long Count(long[] dims) => dims.Aggregate(1L, (a, b) => a * b);
+    /// <summary>Element count of a static shape; a negative dimension counts as too many to fold (the run then refuses the shape).</summary>
+    private static long Count(long[] dims) => dims.Any(d => d < 0) ? long.MaxValue : Tensor.CountElements(dims);
 
     /// <summary>Output 0 holds the elements of input <paramref name="from"/> under the new static shape.</summary>
     private static void FoldCopy(InferenceContext c, int from)

@@ -71,7 +71,7 @@ public static partial class ShapeInference
             c.Fail($"input has {ch} channels but weight expects {wc} x group {group}");
         }
         int spatial = xd.Count - 2;
-        long[]? kernel = c.Ints("kernel_shape") ?? (wd is null ? null : KnownTail(wd, 2));
+        long[]? kernel = CheckKernel(c, c.Ints("kernel_shape") ?? (wd is null ? null : KnownTail(wd, 2)), spatial);
         var window = WindowAttributes.Read(c, spatial, dilated: true);
         var dims = new List<Dim> { xd[0], wd?[0] ?? Dim.Unknown };
         for (int i = 0; i < spatial; i++)
@@ -110,7 +110,7 @@ public static partial class ShapeInference
             c.Fail($"input has {ch} channels but weight has {wc}");
         }
         int spatial = xd.Count - 2;
-        long[]? kernel = c.Ints("kernel_shape") ?? (wd is null ? null : KnownTail(wd, 2));
+        long[]? kernel = CheckKernel(c, c.Ints("kernel_shape") ?? (wd is null ? null : KnownTail(wd, 2)), spatial);
         var window = WindowAttributes.Read(c, spatial, dilated: true);
         long[] outputPadding = c.Ints("output_padding") ?? new long[spatial];
         long[]? outputShape = c.Ints("output_shape");
@@ -198,6 +198,7 @@ public static partial class ShapeInference
             return;
         }
         int spatial = xd.Count - 2;
+        CheckKernel(c, kernel, spatial);
         var window = WindowAttributes.Read(c, spatial, dilated: false);
         var dims = new List<Dim> { xd[0], xd[1] };
         for (int i = 0; i < spatial; i++)
@@ -239,6 +240,16 @@ public static partial class ShapeInference
         c.Set(2, stash, stats);
     }
 
+    /// <summary>A kernel must have one positive size per spatial axis.</summary>
+    private static long[]? CheckKernel(InferenceContext c, long[]? kernel, int spatial)
+    {
+        if (kernel is not null && (kernel.Length != spatial || kernel.Any(k => k < 1)))
+        {
+            c.Fail($"kernel_shape {InferenceContext.Format(kernel)} does not give one positive size for each of {spatial} spatial axes");
+        }
+        return kernel;
+    }
+
     /// <summary>The sizes of <paramref name="dims"/> from <paramref name="start"/>, or null when one is not known.</summary>
     private static long[]? KnownTail(IReadOnlyList<Dim> dims, int start)
     {
@@ -259,6 +270,10 @@ public static partial class ShapeInference
     {
         public static WindowAttributes Read(InferenceContext c, int spatial, bool dilated)
         {
+            if (spatial < 1)
+            {
+                c.Fail($"input has {spatial + 2} dimensions; a sliding window needs [N, C, D1, ...]");
+            }
             string autoPad = c.Str("auto_pad", "NOTSET");
             if (autoPad is not ("NOTSET" or "SAME_UPPER" or "SAME_LOWER" or "VALID"))
             {

@@ -49,7 +49,7 @@ public static partial class ShapeInference
         if (target is null)
         {
             IReadOnlyList<Dim>? sd = c.DimsOf(1);
-            c.Set(0, c.ElemOf(0), sd is [{ Value: long n }] ? Enumerable.Repeat(Dim.Unknown, (int)n) : null);
+            c.Set(0, c.ElemOf(0), sd is [{ Value: long n }] ? InferenceContext.UnknownDims(n) : null);
             return;
         }
         bool allowZero = c.Opset >= 14 && c.Int("allowzero", 0) != 0;
@@ -547,8 +547,8 @@ public static partial class ShapeInference
         IReadOnlyList<Dim>? shape = c.ValueOf(1)?.Elements;
         if (shape is null)
         {
-            int? length = c.DimsOf(1) is [{ Value: long n }] ? (int)n : null;
-            c.Set(0, c.ElemOf(0), length is int k && xd is not null ? Enumerable.Repeat(Dim.Unknown, Math.Max(k, xd.Count)) : null);
+            long? length = c.DimsOf(1) is [{ Value: long n }] ? n : null;
+            c.Set(0, c.ElemOf(0), length is long k && xd is not null ? InferenceContext.UnknownDims(Math.Max(k, xd.Count)) : null);
             return;
         }
         List<Dim>? dims = DimMath.Broadcast([xd, shape], out string? conflict);

@@ -32,6 +32,13 @@ public static partial class ShapeInference
     /// <summary>The default-domain opset assumed for graphs that belong to no model.</summary>
     public const long DefaultOpset = 21;
 
+    /// <summary>
+    /// The largest rank a rule builds a shape for. A rank is often read from data (the length of a
+    /// shape tensor), so a hostile model could otherwise ask for billions of dimensions; past this a
+    /// rank is left unknown by the readers and refused when a rule produces it.
+    /// </summary>
+    public const int MaxRank = 1024;
+
     private static readonly Dictionary<string, Action<InferenceContext>> Rules = BuildRules();
 
     /// <summary>Operator types (default domain) that have a shape rule.</summary>
@@ -51,6 +58,10 @@ public static partial class ShapeInference
         options ??= ShapeInferenceOptions.Default;
         ApplyOverrides(graph, options.DimOverrides);
         var state = new InferenceState(graph.OpsetVersion("") ?? DefaultOpset, options);
+        if (OpsetSupport.FutureOpset(graph) is long future)
+        {
+            state.Warnings.Add($"default-domain opset {future} is newer than the newest ModelBridge knows ({OpsetSupport.NewestKnown}); shapes follow the opset-{OpsetSupport.NewestKnown} rules and may be wrong where an operator changed.");
+        }
         SeedConstants(graph, state);
         var unknown = new List<Value>();
         var unsupported = new HashSet<string>(StringComparer.Ordinal);
@@ -58,9 +69,13 @@ public static partial class ShapeInference
         foreach (Node node in graph.TopologicalOrder())
         {
             var ctx = new InferenceContext(state, node);
+            if (node.Outputs.Count == 0)
+            {
+                continue; // Nothing to infer; rules may assume output 0 exists.
+            }
             if (node.IsStandardDomain && Rules.TryGetValue(node.OpType, out Action<InferenceContext>? rule))
             {
-                rule(ctx);
+                Apply(rule, ctx);
             }
             else if (unsupported.Add(node.Domain + "::" + node.OpType))
             {
@@ -90,6 +105,45 @@ public static partial class ShapeInference
             }
         }
         return new ShapeInferenceResult(unknown, inferred, state.Warnings, state.Values);
+    }
+
+    /// <summary>
+    /// Runs one rule and checks what it produced: dimension arithmetic is checked, and a result that
+    /// overflows 64 bits, or a negative dimension, means the node's inputs are malformed.
+    /// </summary>
+    private static void Apply(Action<InferenceContext> rule, InferenceContext ctx)
+    {
+        try
+        {
+            rule(ctx);
+        }
+        catch (OverflowException)
+        {
+            ctx.Fail("its shape arithmetic overflows a 64-bit integer (dimensions or shape values are too large)");
+        }
+        foreach (TensorType? t in ctx.Inferred)
+        {
+            if (t?.Shape is not { } shape)
+            {
+                continue;
+            }
+            if (shape.Dims.Any(d => d.Value < 0))
+            {
+                ctx.Fail($"the inferred output shape {shape} has a negative dimension");
+            }
+            if (shape.Rank > MaxRank)
+            {
+                ctx.Fail($"the inferred output has rank {shape.Rank}, more than {MaxRank}");
+            }
+            try
+            {
+                _ = shape.ElementCount;
+            }
+            catch (OverflowException)
+            {
+                ctx.Fail($"the inferred output shape {shape} has more elements than a 64-bit integer can count");
+            }
+        }
     }
 
     /// <summary>
