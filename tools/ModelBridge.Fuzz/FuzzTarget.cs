@@ -94,7 +94,8 @@ internal static class FuzzTarget
                 Stage("profile-check", () => ProfileChecker.Check(g, profile));
                 Stage("convert", () =>
                 {
-                    ConversionResult r = ModelConverter.Convert(model, profile, cancellationToken: ct);
+                    // Validation after every pass turns a pass that breaks the graph into a visible bug.
+                    ConversionResult r = ModelConverter.Convert(model, profile, new ConvertOptions { ValidateAfterEachPass = true }, ct);
                     using Model converted = r.Model;
                     byte[] saved = converted.ToBytes();
                     using Model back = Model.Load(saved);

@@ -23,6 +23,9 @@ public sealed class LowerPRelu : LowerActivation
     public override NumericContract Numerics => NumericContract.Exact;
 
     /// <inheritdoc/>
+    protected override string? Check(IReadOnlyGraph graph, Node root) => root.Input(1) is null ? "PRelu without a slope input" : null;
+
+    /// <inheritdoc/>
     protected override Value Build(GraphRewriter rewriter, Node root, Value x)
     {
         Value pos = Op(rewriter, root, "Relu", x, null, "relu");

@@ -471,6 +471,10 @@ public static partial class ShapeInference
 
     internal static (long Start, long Count) SliceRange(long d, long start, long end, long step)
     {
+        if (d == 0)
+        {
+            return (0, 0); // Nothing to slice (and the clamps below would have an empty range).
+        }
         start = start < 0 ? start + d : start;
         end = end < 0 ? end + d : end;
         if (step > 0)
@@ -776,10 +780,12 @@ public static partial class ShapeInference
         {
             c.Fail($"needs a 4-D input and a positive blocksize, got {InferenceContext.Format(xd)} and {b}");
         }
-        Dim Scale(Dim d, long up, long down) => d.Value is long v ? (v * up % down == 0 ? Dim.Of(v * up / down) : c.Fail<Dim>($"{v} does not divide by {down}")) : Dim.Unknown;
+        // Checked: a huge blocksize must not wrap b * b to 0 (the run reports the overflow against the node).
+        long square = checked(b * b);
+        Dim Scale(Dim d, long up, long down) => d.Value is long v ? (checked(v * up) % down == 0 ? Dim.Of(v * up / down) : c.Fail<Dim>($"{v} does not divide by {down}")) : Dim.Unknown;
         c.Set(0, c.ElemOf(0), toSpace
-            ? [xd[0], Scale(xd[1], 1, b * b), Scale(xd[2], b, 1), Scale(xd[3], b, 1)]
-            : [xd[0], Scale(xd[1], b * b, 1), Scale(xd[2], 1, b), Scale(xd[3], 1, b)]);
+            ? [xd[0], Scale(xd[1], 1, square), Scale(xd[2], b, 1), Scale(xd[3], b, 1)]
+            : [xd[0], Scale(xd[1], square, 1), Scale(xd[2], 1, b), Scale(xd[3], 1, b)]);
     }
 
     /// <summary>indices' shape with the depth inserted at axis; output type is that of values.</summary>

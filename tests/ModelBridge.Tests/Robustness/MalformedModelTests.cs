@@ -419,4 +419,53 @@ public sealed class MalformedModelTests
         using Model converted = r.Model;
         Assert.That(converted.Graph.Nodes.Select(n => n.OpType), Is.EqualTo(new[] { "Conv", "BatchNormalization" }));
     }
+
+    [Test]
+    public void A_blocksize_whose_square_overflows_names_the_node()
+    {
+        var g = new GraphProto { Name = "d2s" };
+        g.Input.Add(TestModels.Info("x", 1, 8, 2, 2));
+        NodeProto n = TestModels.Node("DepthToSpace", ["x"], ["y"], "d2s");
+        n.Attribute.Add(new AttributeProto { Name = "blocksize", Type = AttrType.Int, I = 1L << 33 });
+        g.Node.Add(n);
+        g.Output.Add(new ValueInfoProto { Name = "y" });
+        using Model m = Load(TestModels.Wrap(g));
+        Assert.That(() => ShapeInference.Run(m.Graph), Throws.TypeOf<InvalidModelException>().With.Message.Contains("DepthToSpace node 'd2s'").And.Message.Contains("overflows"));
+    }
+
+    [Test]
+    public void A_backwards_slice_of_an_empty_axis_is_empty()
+    {
+        var g = new GraphProto { Name = "slice" };
+        g.Input.Add(TestModels.Info("x", 0, 3));
+        g.Initializer.Add(Ints("starts", -1));
+        g.Initializer.Add(Ints("ends", long.MinValue));
+        g.Initializer.Add(Ints("axes", 0));
+        g.Initializer.Add(Ints("steps", -1));
+        g.Node.Add(TestModels.Node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"], "slice"));
+        g.Output.Add(new ValueInfoProto { Name = "y" });
+        using Model m = Load(TestModels.Wrap(g));
+        ShapeInference.Run(m.Graph);
+        Assert.That(m.Graph.GetValue("y").Type!.Shape, Is.EqualTo(TensorShape.Of(0, 3)));
+
+        static TensorProto Ints(string name, long v)
+        {
+            var t = new TensorProto { Name = name, DataType = 7 };
+            t.Dims.Add(1);
+            t.Int64Data.Add(v);
+            return t;
+        }
+    }
+
+    [Test]
+    public void A_PRelu_without_a_slope_is_carried_not_lowered()
+    {
+        ModelProto p = Small();
+        p.Graph.Node[1].OpType = "PRelu"; // relu becomes a PRelu with only its data input
+        using Model m = Load(p);
+        ConversionResult r = ModelConverter.Convert(m, TargetProfile.BuiltIn("xnnpack"));
+        using Model converted = r.Model;
+        Assert.That(converted.Graph.Nodes.Select(n => n.OpType), Does.Contain("PRelu"));
+        Assert.That(r.Statistics.Single(s => s.Id == "lower-prelu").FailureSamples, Has.Some.Contains("PRelu without a slope input"));
+    }
 }
