@@ -8,7 +8,6 @@ using ModelBridge.Passes;
 using ModelBridge.Rewriting;
 using ModelBridge.Surgery;
 using ModelBridge.Verify;
-using ModelBridge.Verify.Reports;
 
 namespace ModelBridge.Cli;
 
@@ -90,16 +89,7 @@ internal static class ConvertCommand
             }
             ParityReport parity = ParityChecker.VerifyConversion(original, result, new ParityOptions { Dims = options.Dims }, convertOptions: options,
                 progress: new VerifyCommand.StderrProgress());
-            Console.Error.WriteLine();
-            Console.WriteLine(parity.Passed ? parity.ToString() : ParityAssertion.Describe(parity));
-            if (parse.GetValue(report) is { } reportDir)
-            {
-                foreach (string path in ParityReportWriter.WriteAll(parity, reportDir.FullName))
-                {
-                    Console.WriteLine($"  wrote {path}");
-                }
-            }
-            return parity.Passed ? Program.Ok : Program.ParityFailed;
+            return VerifyCommand.Finish(parity, parse.GetValue(report));
         }));
         return cmd;
     }

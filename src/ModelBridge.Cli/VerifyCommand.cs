@@ -60,18 +60,24 @@ internal static class VerifyCommand
                 ? ParityInputs.Random(n, parse.GetValue(seed), InputDistribution.Image01, dims)
                 : parse.GetValue(inputs) is { } dir ? FromDirectory(dir.FullName) : ParityChecker.DefaultInputs(originalModel, options);
             ParityReport result = ParityChecker.Compare(originalModel, convertedModel, tensorMap, samples, options, new StderrProgress());
-            Console.Error.WriteLine();
-            Console.WriteLine(result.Passed ? result.ToString() : ParityAssertion.Describe(result));
-            if (parse.GetValue(report) is { } reportDir)
-            {
-                foreach (string path in ParityReportWriter.WriteAll(result, reportDir.FullName))
-                {
-                    Console.WriteLine($"  wrote {path}");
-                }
-            }
-            return result.Passed ? Program.Ok : Program.ParityFailed;
+            return Finish(result, parse.GetValue(report));
         }));
         return cmd;
+    }
+
+    /// <summary>Prints the verdict (the first divergence when it fails), writes the reports, returns the exit code.</summary>
+    internal static int Finish(ParityReport result, DirectoryInfo? reportDir)
+    {
+        Console.Error.WriteLine();
+        Console.WriteLine(result.Passed ? result.ToString() : ParityAssertion.Describe(result));
+        if (reportDir is not null)
+        {
+            foreach (string path in ParityReportWriter.WriteAll(result, reportDir.FullName))
+            {
+                Console.WriteLine($"  wrote {path}");
+            }
+        }
+        return result.Passed ? Program.Ok : Program.ParityFailed;
     }
 
     private static ProvenanceMap LoadMap(FileInfo? map, string convertedPath, Model converted)

@@ -8,26 +8,9 @@ namespace ModelBridge.Tests;
 [NonParallelizable]
 public sealed class VerifyCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Program.BuildRoot().Parse(args).Invoke();
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
-    private static string Fixture(string name) => Path.Combine(TestPaths.Fixtures, name, "model.onnx");
+    private static string Fixture(string name) => CliHarness.Fixture(name);
 
     [Test]
     public void Converted_model_verifies_with_its_map_and_writes_reports()

@@ -3,3 +3,4 @@ global using ModelBridge.Ir;
 global using ModelBridge.Onnx;
 global using ModelBridge.Errors;
 global using ModelBridge.Verify;
+global using ModelBridge.Tests;

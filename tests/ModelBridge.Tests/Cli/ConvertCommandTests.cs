@@ -10,26 +10,9 @@ namespace ModelBridge.Tests.Cli;
 [NonParallelizable]
 public sealed class ConvertCommandTests
 {
-    internal static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Program.BuildRoot().Parse(args).Invoke();
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
-    private static string Fixture(string name) => Path.Combine(TestPaths.Fixtures, name, "model.onnx");
+    private static string Fixture(string name) => CliHarness.Fixture(name);
 
     [Test]
     public void Convert_writes_model_map_and_manifest_and_leaves_the_input_alone()
