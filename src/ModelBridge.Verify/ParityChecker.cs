@@ -261,7 +261,7 @@ public static partial class ParityChecker
         {
             return (null, $"shapes differ: {reference} vs {actual}");
         }
-        if (!DataTypes.IsFloatingPoint(reference.ElementType) && !TensorData.IsIntegerLike(reference.ElementType))
+        if (!DataTypes.IsFloatingPoint(reference.ElementType) && !DataTypes.IsIntegerOrBool(reference.ElementType))
         {
             return reference.Bytes.Span.SequenceEqual(actual.Bytes.Span)
                 ? (ParityMetrics.Empty with { Count = reference.ElementCount }, null)

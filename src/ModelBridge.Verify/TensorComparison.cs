@@ -87,7 +87,7 @@ public sealed record TensorComparison
                 NonFiniteMismatches = 0, MaxAbsDiff = double.NaN, MaxAbsReference = double.NaN,
             };
         }
-        if (TensorData.IsIntegerLike(reference.ElementType))
+        if (DataTypes.IsIntegerOrBool(reference.ElementType))
         {
             return CompareIntegers(reference.ToInt64Array(), actual.ToInt64Array(), reference.ElementType == DataType.UInt64);
         }

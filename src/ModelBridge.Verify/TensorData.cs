@@ -66,7 +66,7 @@ public sealed class TensorData : IEquatable<TensorData>
     /// <summary>Creates a tensor holding a copy of <paramref name="values"/>; the element type follows <typeparamref name="T"/>.</summary>
     /// <typeparam name="T">float, double, Half, long, int, short, sbyte, byte, bool, ushort, uint or ulong.</typeparam>
     public static TensorData Create<T>(ReadOnlySpan<long> dims, ReadOnlySpan<T> values) where T : unmanaged =>
-        FromBytes(DataTypeOf<T>(), dims, MemoryMarshal.AsBytes(values).ToArray());
+        FromBytes(DataTypes.Of<T>(), dims, MemoryMarshal.AsBytes(values).ToArray());
 
     /// <summary>A rank-0 tensor holding <paramref name="value"/>.</summary>
     public static TensorData Scalar<T>(T value) where T : unmanaged => Create<T>([], [value]);
@@ -167,7 +167,7 @@ public sealed class TensorData : IEquatable<TensorData>
             DataType.Float16 => ConvertAll(MemoryMarshal.Cast<byte, Half>(s), v => (double)v),
             DataType.BFloat16 => ConvertAll(MemoryMarshal.Cast<byte, ushort>(s), v => (double)BitConverter.Int32BitsToSingle(v << 16)),
             DataType.UInt64 => ConvertAll(MemoryMarshal.Cast<byte, ulong>(s), v => (double)v),
-            _ when IsIntegerLike(ElementType) => Array.ConvertAll(ToInt64Array(), v => (double)v),
+            _ when DataTypes.IsIntegerOrBool(ElementType) => Array.ConvertAll(ToInt64Array(), v => (double)v),
             _ => throw new NotSupportedException($"Cannot convert a {DataTypes.OnnxName(ElementType)} tensor to double."),
         };
     }
@@ -215,28 +215,6 @@ public sealed class TensorData : IEquatable<TensorData>
     /// <summary>A one-line description such as <c>float[1,3,224,224]</c>.</summary>
     public override string ToString() => DataTypes.OnnxName(ElementType) + Format(Dims.AsSpan());
 
-    /// <summary>True for the integer types and bool, which are compared exactly.</summary>
-    internal static bool IsIntegerLike(DataType type) => type is DataType.Int64 or DataType.Int32 or DataType.Int16 or DataType.Int8
-        or DataType.UInt64 or DataType.UInt32 or DataType.UInt16 or DataType.UInt8 or DataType.Bool;
-
-    /// <summary>The ONNX element type that <typeparamref name="T"/> stores.</summary>
-    internal static DataType DataTypeOf<T>() where T : unmanaged => typeof(T) switch
-    {
-        var t when t == typeof(float) => DataType.Float,
-        var t when t == typeof(double) => DataType.Double,
-        var t when t == typeof(Half) => DataType.Float16,
-        var t when t == typeof(long) => DataType.Int64,
-        var t when t == typeof(int) => DataType.Int32,
-        var t when t == typeof(short) => DataType.Int16,
-        var t when t == typeof(sbyte) => DataType.Int8,
-        var t when t == typeof(byte) => DataType.UInt8,
-        var t when t == typeof(bool) => DataType.Bool,
-        var t when t == typeof(ushort) => DataType.UInt16,
-        var t when t == typeof(uint) => DataType.UInt32,
-        var t when t == typeof(ulong) => DataType.UInt64,
-        _ => throw new NotSupportedException($"{typeof(T).Name} has no ONNX element type; use FromBytes with an explicit DataType."),
-    };
-
     private static bool Matches<T>(DataType type) where T : unmanaged
     {
         if (typeof(T) == typeof(byte) && type is DataType.UInt8 or DataType.Bool)
@@ -249,7 +227,7 @@ public sealed class TensorData : IEquatable<TensorData>
         }
         try
         {
-            return DataTypeOf<T>() == type;
+            return DataTypes.Of<T>() == type;
         }
         catch (NotSupportedException)
         {

@@ -87,6 +87,29 @@ public static class DataTypes
         or DataType.Int64 or DataType.Int32 or DataType.Int16 or DataType.Int8 or DataType.UInt8 or DataType.UInt16
         or DataType.UInt32 or DataType.UInt64 or DataType.Bool;
 
+    /// <summary>The ONNX element type that the CLR type <typeparamref name="T"/> stores.</summary>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> has no ONNX element type.</exception>
+    public static DataType Of<T>() where T : unmanaged => typeof(T) switch
+    {
+        var t when t == typeof(float) => DataType.Float,
+        var t when t == typeof(double) => DataType.Double,
+        var t when t == typeof(Half) => DataType.Float16,
+        var t when t == typeof(long) => DataType.Int64,
+        var t when t == typeof(int) => DataType.Int32,
+        var t when t == typeof(short) => DataType.Int16,
+        var t when t == typeof(sbyte) => DataType.Int8,
+        var t when t == typeof(byte) => DataType.UInt8,
+        var t when t == typeof(bool) => DataType.Bool,
+        var t when t == typeof(ushort) => DataType.UInt16,
+        var t when t == typeof(uint) => DataType.UInt32,
+        var t when t == typeof(ulong) => DataType.UInt64,
+        _ => throw new NotSupportedException($"{typeof(T).Name} has no ONNX element type; give the DataType explicitly."),
+    };
+
+    /// <summary>True for the integer types and bool (compared exactly, read as int64).</summary>
+    public static bool IsIntegerOrBool(DataType type) => type is DataType.Int64 or DataType.Int32 or DataType.Int16 or DataType.Int8
+        or DataType.UInt64 or DataType.UInt32 or DataType.UInt16 or DataType.UInt8 or DataType.Bool;
+
     /// <summary>True for the floating-point types.</summary>
     public static bool IsFloatingPoint(DataType type) => type is DataType.Float or DataType.Double or DataType.Float16 or DataType.BFloat16
         or DataType.Float8E4M3FN or DataType.Float8E4M3FNUZ or DataType.Float8E5M2 or DataType.Float8E5M2FNUZ or DataType.Float4E2M1 or DataType.Float8E8M0;

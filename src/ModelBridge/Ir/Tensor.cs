@@ -148,23 +148,7 @@ public sealed class Tensor
     /// <summary>Creates a tensor that owns a copy of <paramref name="values"/>.</summary>
     public static Tensor Create<T>(ReadOnlySpan<long> dims, ReadOnlySpan<T> values) where T : unmanaged
     {
-        DataType type = typeof(T) switch
-        {
-            var t when t == typeof(float) => DataType.Float,
-            var t when t == typeof(double) => DataType.Double,
-            var t when t == typeof(Half) => DataType.Float16,
-            var t when t == typeof(long) => DataType.Int64,
-            var t when t == typeof(int) => DataType.Int32,
-            var t when t == typeof(short) => DataType.Int16,
-            var t when t == typeof(sbyte) => DataType.Int8,
-            var t when t == typeof(byte) => DataType.UInt8,
-            var t when t == typeof(bool) => DataType.Bool,
-            var t when t == typeof(ushort) => DataType.UInt16,
-            var t when t == typeof(uint) => DataType.UInt32,
-            var t when t == typeof(ulong) => DataType.UInt64,
-            _ => throw new NotSupportedException($"No ONNX element type for {typeof(T).Name}."),
-        };
-        return FromBytes(type, dims, MemoryMarshal.AsBytes(values).ToArray());
+        return FromBytes(DataTypes.Of<T>(), dims, MemoryMarshal.AsBytes(values).ToArray());
     }
 
     /// <summary>Creates a tensor over <paramref name="data"/> (not copied; the caller must not change it).</summary>

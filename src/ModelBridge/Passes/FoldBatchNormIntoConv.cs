@@ -73,13 +73,14 @@ public sealed class FoldBatchNormIntoConv : RewritePattern<FoldBatchNormIntoConv
         {
             return MatchResult.Fail($"BN has {p.Scale.Length} channels but {producer.OpType} produces {outChannels}");
         }
-        if (producer.OpType == "Gemm" && producer.Input(2) is { } c2 && Graph.TryGetConstant(c2)!.ElementCount != 1 && Graph.TryGetConstant(c2)!.ElementCount != outChannels)
+        long? biasCount = Graph.TryGetConstant(producer.Input(2))?.ElementCount;
+        if (producer.OpType == "Gemm" && biasCount is long cCount && cCount != 1 && cCount != outChannels)
         {
             return MatchResult.Fail("Gemm C must be a scalar or one value per output column to fold");
         }
-        if (producer.OpType != "Gemm" && producer.Input(2) is { } b2 && Graph.TryGetConstant(b2)!.ElementCount != outChannels)
+        if (producer.OpType != "Gemm" && biasCount is long bCount && bCount != outChannels)
         {
-            return MatchResult.Fail($"{producer.OpType} bias has {Graph.TryGetConstant(b2)!.ElementCount} values for {outChannels} output channels");
+            return MatchResult.Fail($"{producer.OpType} bias has {bCount} values for {outChannels} output channels");
         }
         return new Found(root, producer, p);
     }

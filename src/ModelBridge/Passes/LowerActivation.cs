@@ -18,9 +18,9 @@ public abstract class LowerActivation : RewritePattern<Node>
         {
             return MatchResult.Fail($"'{y.Name}' is captured by a subgraph");
         }
-        if ((graph.OpsetVersion("") ?? 7) < 7)
+        if (Patterns.LegacyBroadcastReason(graph) is { } legacy)
         {
-            return MatchResult.Fail("before opset 7, Mul/Add broadcast only with the legacy 'broadcast' attribute");
+            return MatchResult.Fail(legacy);
         }
         return Check(graph, root) is { } reason ? MatchResult.Fail(reason) : root;
     }

@@ -43,9 +43,9 @@ public sealed class LowerBatchNormToMulAdd : RewritePattern<LowerBatchNormToMulA
         {
             return MatchResult.Fail("the input's rank is unknown (run shape inference first)");
         }
-        if ((graph.OpsetVersion("") ?? 7) < 7)
+        if (Patterns.LegacyBroadcastReason(graph) is { } legacy)
         {
-            return MatchResult.Fail("before opset 7, Mul/Add broadcast only with the legacy 'broadcast' attribute");
+            return MatchResult.Fail(legacy);
         }
         var (p, reason) = BatchNormParameters.TryRead(root);
         return p is null ? MatchResult.Fail(reason!) : new Found(root, p, shape.Rank);

@@ -27,6 +27,13 @@ public static class Patterns
     /// <summary>True when every element equals <paramref name="x"/>.</summary>
     public static bool AllEqual(float[] values, float x) => Array.TrueForAll(values, v => v == x);
 
+    /// <summary>
+    /// Why new Mul/Add nodes cannot broadcast in <paramref name="graph"/>, or null when they can:
+    /// before opset 7 binary ops broadcast only with the legacy <c>broadcast</c> attribute.
+    /// </summary>
+    public static string? LegacyBroadcastReason(IReadOnlyGraph graph) =>
+        (graph.OpsetVersion("") ?? 7) < 7 ? "before opset 7, Mul/Add broadcast only with the legacy 'broadcast' attribute" : null;
+
     /// <summary>The static dims of a value, or null.</summary>
     public static long[]? StaticShape(Value? v) => v?.Type?.Shape is { } s && s.TryGetStatic(out long[] d) ? d : null;
 
