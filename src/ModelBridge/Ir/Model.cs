@@ -230,9 +230,13 @@ public sealed class Model : IDisposable
     /// </summary>
     public Model Clone()
     {
-        ModelProto proto = OnnxExporter.Export(this, SaveOptions.Default, null, includeInitializers: false).Clone();
+        // Export builds fresh graph and node messages; the attribute, value-info and tensor messages
+        // they point to are never edited in place by the IR, so only the model-level fields (opset
+        // imports and metadata are edited in place) need a deep copy.
+        ModelProto proto = OnnxExporter.Export(this, SaveOptions.Default, null, includeInitializers: false);
         GraphProto g = proto.Graph;
         proto.Graph = null;
+        proto = proto.Clone();
         _bytes?.AddRef();
         var clone = new Model(proto, _bytes, SourcePath);
         clone.Graph = OnnxImporter.ImportGraph(clone, g, [.. Graph.Initializers.Select(v => (v.Name, v.Initializer!))]);
