@@ -93,7 +93,7 @@ public sealed partial class Graph
     /// <param name="attributes">Attributes.</param>
     /// <param name="placeAfter">A node that the new one should follow in the saved order when dependencies allow.</param>
     public Node AddNode(string opType, IEnumerable<Value?> inputs, IEnumerable<string?> outputNames, string? name = null,
-        string domain = "", IEnumerable<AttributeProto>? attributes = null, Node? placeAfter = null)
+        string domain = "", IEnumerable<AttributeValue>? attributes = null, Node? placeAfter = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(opType);
         string[] outs = [.. outputNames.Select(o => o ?? string.Empty)];

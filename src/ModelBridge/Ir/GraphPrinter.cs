@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using ModelBridge.OnnxProto;
-using AttrType = ModelBridge.OnnxProto.AttributeProto.Types.AttributeType;
 
 namespace ModelBridge.Ir;
 
@@ -36,8 +34,8 @@ public static class GraphPrinter
             string outs = string.Join(", ", n.Outputs.Select(o => o is null ? "_" : "%" + o.Name));
             string ins = string.Join(", ", n.Inputs.Select(i => i is null ? "_" : "%" + i.Name));
             string op = n.IsStandardDomain ? n.OpType : $"{n.Domain}::{n.OpType}";
-            string attrs = n.RawAttributes.Count == 0 ? string.Empty
-                : " {" + string.Join(", ", n.RawAttributes.OrderBy(a => a.Name, StringComparer.Ordinal).Select(FormatAttribute)) + "}";
+            string attrs = n.Attributes.Count == 0 ? string.Empty
+                : " {" + string.Join(", ", n.Attributes.OrderBy(a => a.Name, StringComparer.Ordinal).Select(a => a.ToString())) + "}";
             sb.Append(CultureInfo.InvariantCulture, $"  {outs} = {op}({ins}){attrs}\n");
         }
         foreach (Value v in graph.Outputs)
@@ -63,21 +61,5 @@ public static class GraphPrinter
         {
             return "<?>";
         }
-    }
-
-    private static string FormatAttribute(AttributeProto a)
-    {
-        string value = Node.EffectiveType(a) switch
-        {
-            AttrType.Int => a.I.ToString(CultureInfo.InvariantCulture),
-            AttrType.Float => a.F.ToString("G6", CultureInfo.InvariantCulture),
-            AttrType.String => "\"" + a.S.ToStringUtf8() + "\"",
-            AttrType.Ints => "[" + string.Join(",", a.Ints) + "]",
-            AttrType.Floats => "[" + string.Join(",", a.Floats.Select(f => f.ToString("G6", CultureInfo.InvariantCulture))) + "]",
-            AttrType.Tensor => "tensor",
-            AttrType.Graph => "graph",
-            var t => t.ToString(),
-        };
-        return $"{a.Name}={value}";
     }
 }

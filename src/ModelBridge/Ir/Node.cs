@@ -1,4 +1,3 @@
-using System.Collections.ObjectModel;
 using ModelBridge.OnnxProto;
 
 namespace ModelBridge.Ir;
@@ -12,9 +11,9 @@ public sealed partial class Node
     internal readonly List<Value?> InputList = [];
     internal readonly List<Value?> OutputList = [];
     internal readonly List<Value> ImplicitInputList = [];
-    internal readonly List<AttributeProto> AttributeList;
+    internal readonly List<AttributeValue> AttributeList;
 
-    internal Node(Graph graph, string name, string opType, string domain, IEnumerable<AttributeProto> attributes, NodeProto? template)
+    internal Node(Graph graph, string name, string opType, string domain, IEnumerable<AttributeValue> attributes, NodeProto? template)
     {
         Graph = graph;
         Name = name;
@@ -47,9 +46,6 @@ public sealed partial class Node
 
     /// <summary>Outer-scope values read by this node's subgraphs.</summary>
     public IReadOnlyList<Value> ImplicitInputs => ImplicitInputList;
-
-    /// <summary>The attributes as protobuf messages (read-only view; use the typed accessors).</summary>
-    public ReadOnlyCollection<AttributeProto> RawAttributes => AttributeList.AsReadOnly();
 
     /// <summary>The node as loaded; carries doc_string, metadata and unknown fields to the output.</summary>
     internal NodeProto? Template { get; }

@@ -105,7 +105,7 @@ internal static class OnnxExporter
         {
             p.Output.Add(v?.Name ?? string.Empty);
         }
-        p.Attribute.Add(n.AttributeList);
+        p.Attribute.Add(n.AttributeList.Select(a => a.Proto));
         return p;
     }
 

@@ -57,7 +57,7 @@ internal static class OnnxImporter
         }
         foreach (NodeProto np in gp.Node)
         {
-            var node = new Node(graph, np.Name, np.OpType, np.Domain, np.Attribute, np);
+            var node = new Node(graph, np.Name, np.OpType, np.Domain, np.Attribute.Select(AttributeValue.FromProto), np);
             graph.AttachNode(node, null);
             foreach (string input in np.Input)
             {
@@ -238,7 +238,7 @@ internal static class OnnxImporter
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (AttributeProto a in node.Attribute)
         {
-            AttrType t = Node.EffectiveType(a);
+            AttrType t = AttributeValue.EffectiveType(a);
             IEnumerable<GraphProto> graphs = t == AttrType.Graph && a.G is not null ? [a.G] : t == AttrType.Graphs ? a.Graphs : [];
             foreach (GraphProto g in graphs)
             {

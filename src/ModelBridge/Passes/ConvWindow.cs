@@ -98,18 +98,18 @@ internal sealed record ConvWindow(string AutoPad, long[] Kernel, long[] Strides,
         SpatialDims(conv.Output(0)) ?? (SpatialDims(conv.Input(0)) is { } input ? OutputSpatial(input) : null);
 
     /// <summary>The node's attributes with <paramref name="replace"/> substituted and <paramref name="drop"/> removed.</summary>
-    public static List<OnnxProto.AttributeProto> With(Node node, IEnumerable<OnnxProto.AttributeProto> replace, params string[] drop)
+    public static List<AttributeValue> With(Node node, IEnumerable<AttributeValue> replace, params string[] drop)
     {
         var extra = replace.ToList();
         var names = new HashSet<string>(extra.Select(a => a.Name).Concat(drop), StringComparer.Ordinal);
-        return [.. node.RawAttributes.Where(a => !names.Contains(a.Name)), .. extra];
+        return [.. node.Attributes.Where(a => !names.Contains(a.Name)), .. extra];
     }
 
     /// <summary>
     /// Replaces <paramref name="old"/> by a node of the same type with <paramref name="inputs"/> and
     /// <paramref name="attributes"/>; its outputs take over the old ones (and their names).
     /// </summary>
-    public static Node Recreate(GraphRewriter rewriter, Node old, IEnumerable<Value?> inputs, IEnumerable<OnnxProto.AttributeProto> attributes, string role)
+    public static Node Recreate(GraphRewriter rewriter, Node old, IEnumerable<Value?> inputs, IEnumerable<AttributeValue> attributes, string role)
     {
         Node node = rewriter.CreateNode(old.OpType, inputs, role, old.Outputs.Count, attributes, derivedFrom: [.. old.Inputs.OfType<Value>()], placeAfter: old);
         for (int i = 0; i < old.Outputs.Count; i++)

@@ -180,7 +180,7 @@ public sealed class FoldBatchNormIntoConv : RewritePattern<FoldBatchNormIntoConv
         }
         Value wv = rewriter.CreateInitializer("weight", Tensor.Create<float>([.. w.Dims], newW));
         Value bv = rewriter.CreateInitializer("bias", Tensor.Create<float>([outC], newB));
-        var attrs = prod.RawAttributes.Where(a => a.Name != "beta").ToList();
+        var attrs = prod.Attributes.Where(a => a.Name != "beta").ToList();
         if (prod.OpType == "Gemm")
         {
             attrs.Add(Attr.Float("beta", 1f));

@@ -233,7 +233,7 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
         long ci = match.Depthwise.Dims[0] / match.Report.Rank;
         Value d = rewriter.CreateInitializer("depthwise_weight", match.Depthwise);
         Value p = rewriter.CreateInitializer("pointwise_weight", match.Pointwise);
-        List<OnnxProto.AttributeProto> dwAttrs = ConvWindow.With(conv, [Attr.Int("group", ci)]);
+        List<AttributeValue> dwAttrs = ConvWindow.With(conv, [Attr.Int("group", ci)]);
         Node dw = rewriter.CreateNode("Conv", [x, d], "depthwise", attributes: dwAttrs, derivedFrom: [x], placeAfter: conv);
         Node pw = rewriter.CreateNode("Conv", [dw.Outputs[0], p, .. conv.Inputs.Skip(2)], "pointwise",
             attributes: [Attr.Ints("kernel_shape", [.. match.Pointwise.Dims.Skip(2)])], derivedFrom: [x], placeAfter: conv);

@@ -143,7 +143,7 @@ public sealed class LowerDepthwiseMultiplier : RewritePattern<LowerDepthwiseMult
             string role = $"multiplier{j}";
             Value wv = rewriter.CreateInitializer(role + "_weight", Tensor.Create<float>([c, .. wDims[1..]], wj));
             Value?[] ins = bj is null ? [x, wv] : [x, wv, rewriter.CreateInitializer(role + "_bias", Tensor.Create<float>([c], bj))];
-            parts[j] = rewriter.CreateNode("Conv", ins, role, attributes: conv.RawAttributes, derivedFrom: [x], placeAfter: conv).Outputs[0]!;
+            parts[j] = rewriter.CreateNode("Conv", ins, role, attributes: conv.Attributes, derivedFrom: [x], placeAfter: conv).Outputs[0]!;
             rewriter.DeclareSlice(parts[j], y, new ChannelSlice(1, [.. Enumerable.Range(0, (int)c).Select(ch => ch * mult + j)]));
         }
         Node concat = rewriter.CreateNode("Concat", parts, "concat", attributes: [Attr.Int("axis", 1)], derivedFrom: [x], placeAfter: conv);
@@ -182,7 +182,7 @@ public sealed class LowerDepthwiseMultiplier : RewritePattern<LowerDepthwiseMult
             }
         }
         Value wv = rewriter.CreateInitializer("pointwise_weight", Tensor.Create<float>([.. pwW.Dims], permuted));
-        Node fused = rewriter.CreateNode("Conv", [concatenated, wv, .. pw.Inputs.Skip(2)], "pointwise", attributes: pw.RawAttributes,
+        Node fused = rewriter.CreateNode("Conv", [concatenated, wv, .. pw.Inputs.Skip(2)], "pointwise", attributes: pw.Attributes,
             derivedFrom: [m.Conv.Inputs[0]!], placeAfter: pw);
         rewriter.Replace(pw.Outputs[0]!, fused.Outputs[0]!);
     }

@@ -93,7 +93,7 @@ public sealed class LowerGroupedConv : RewritePattern<LowerGroupedConv.Found>
         bool numOutputs = (rewriter.Graph.OpsetVersion("") ?? 13) >= 18;
         Node split = rewriter.CreateNode("Split", [x], "split", g,
             numOutputs ? [Attr.Int("axis", 1), Attr.Int("num_outputs", g)] : [Attr.Int("axis", 1)], placeAfter: conv);
-        List<OnnxProto.AttributeProto> attrs = ConvWindow.With(conv, [Attr.Int("group", 1)]);
+        List<AttributeValue> attrs = ConvWindow.With(conv, [Attr.Int("group", 1)]);
         var parts = new Value[g];
         for (int i = 0; i < g; i++)
         {

@@ -14,7 +14,7 @@ internal static class PadNodes
     {
         if ((rewriter.Graph.OpsetVersion("") ?? 13) < 11)
         {
-            List<OnnxProto.AttributeProto> attrs = [Attr.String("mode", "constant"), Attr.Ints("pads", pads)];
+            List<AttributeValue> attrs = [Attr.String("mode", "constant"), Attr.Ints("pads", pads)];
             if (value is { } v)
             {
                 attrs.Add(Attr.Float("value", v));

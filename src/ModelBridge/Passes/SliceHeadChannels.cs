@@ -182,7 +182,7 @@ public sealed class SliceHeadChannels : GraphPass
             Value w = SlicedInitializer(rewriter, sliced, f.Conv.Inputs[1]!, f.Channels, "weight")!;
             Value? b = f.Conv.Input(2) is { } bias ? SlicedInitializer(rewriter, sliced, bias, f.Channels, "bias") : null;
             Node conv = rewriter.CreateNode("Conv", [f.Conv.Inputs[0], w, b], "conv",
-                attributes: f.Conv.RawAttributes.Select(a => a.Clone()), derivedFrom: [f.Output], placeAfter: f.Conv);
+                attributes: f.Conv.Attributes, derivedFrom: [f.Output], placeAfter: f.Conv);
             Value y = conv.Outputs[0]!;
             if (f.Output.Type is { Shape: { Rank: >= 2 } shape } type)
             {

@@ -64,7 +64,7 @@ public sealed class SplitConvBias : RewritePattern<SplitConvBias.Found>
     {
         Node conv = match.Conv;
         Value x = conv.Inputs[0]!;
-        Node biasless = rewriter.CreateNode("Conv", [x, conv.Inputs[1]], "conv", attributes: conv.RawAttributes, derivedFrom: [x], placeAfter: conv);
+        Node biasless = rewriter.CreateNode("Conv", [x, conv.Inputs[1]], "conv", attributes: conv.Attributes, derivedFrom: [x], placeAfter: conv);
         long[] dims = [match.Bias.Length, .. Enumerable.Repeat(1L, match.Spatial)];
         Value b = rewriter.CreateInitializer("bias", Tensor.Create<float>(dims, match.Bias));
         Node add = rewriter.CreateNode("Add", [biasless.Outputs[0], b], "bias", derivedFrom: [x], placeAfter: conv);

@@ -1,8 +1,6 @@
 using System.Globalization;
 using ModelBridge.Costs;
 using ModelBridge.Ir;
-using ModelBridge.OnnxProto;
-using AttrType = ModelBridge.OnnxProto.AttributeProto.Types.AttributeType;
 
 namespace ModelBridge.Profiles;
 
@@ -483,16 +481,16 @@ public static class ProfileChecker
     {
         foreach (var (name, allowed) in c.Attributes ?? new Dictionary<string, IReadOnlyList<string>>())
         {
-            AttributeProto? a = ctx.Node.RawAttributes.FirstOrDefault(x => x.Name == name);
+            AttributeValue? a = ctx.Node.FindAttribute(name);
             if (a is null)
             {
                 continue;
             }
-            (string shown, bool ok) = Node.EffectiveType(a) switch
+            (string shown, bool ok) = a.Kind switch
             {
-                AttrType.Int => (a.I.ToString(CultureInfo.InvariantCulture), allowed.Any(s => long.TryParse(s, CultureInfo.InvariantCulture, out long x) && x == a.I)),
-                AttrType.Float => (Format(a.F), allowed.Any(s => double.TryParse(s, CultureInfo.InvariantCulture, out double x) && Same(x, a.F))),
-                AttrType.String => (a.S.ToStringUtf8(), allowed.Contains(a.S.ToStringUtf8())),
+                AttributeKind.Int => (a.AsInt().ToString(CultureInfo.InvariantCulture), allowed.Any(s => long.TryParse(s, CultureInfo.InvariantCulture, out long x) && x == a.AsInt())),
+                AttributeKind.Float => (Format(a.AsFloat()), allowed.Any(s => double.TryParse(s, CultureInfo.InvariantCulture, out double x) && Same(x, a.AsFloat()))),
+                AttributeKind.String => (a.AsString(), allowed.Contains(a.AsString())),
                 _ => ("(not a scalar)", false),
             };
             if (!ok)

@@ -1,28 +1,22 @@
-using System.Text;
-using Google.Protobuf;
-using ModelBridge.OnnxProto;
-using AttrType = ModelBridge.OnnxProto.AttributeProto.Types.AttributeType;
+using ModelBridge.Ir;
 
 namespace ModelBridge.Rewriting;
 
-/// <summary>Shorthands for building attributes of new nodes.</summary>
+/// <summary>Shorthands for building attributes of new nodes (see <see cref="AttributeValue"/>).</summary>
 public static class Attr
 {
     /// <summary>An int attribute.</summary>
-    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttrType.Int, I = value };
+    public static AttributeValue Int(string name, long value) => AttributeValue.Int(name, value);
 
     /// <summary>A float attribute.</summary>
-    public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttrType.Float, F = value };
+    public static AttributeValue Float(string name, float value) => AttributeValue.Float(name, value);
 
     /// <summary>A string attribute.</summary>
-    public static AttributeProto String(string name, string value) =>
-        new() { Name = name, Type = AttrType.String, S = ByteString.CopyFrom(value, Encoding.UTF8) };
+    public static AttributeValue String(string name, string value) => AttributeValue.String(name, value);
 
     /// <summary>An ints attribute.</summary>
-    public static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttrType.Ints };
-        a.Ints.Add(values);
-        return a;
-    }
+    public static AttributeValue Ints(string name, params long[] values) => AttributeValue.Ints(name, values);
+
+    /// <summary>A floats attribute.</summary>
+    public static AttributeValue Floats(string name, params float[] values) => AttributeValue.Floats(name, values);
 }

@@ -53,7 +53,7 @@ public sealed class GraphRewriter
     /// <param name="derivedFrom">Values the new ones stand for (defaults to the inputs).</param>
     /// <param name="placeAfter">Node to follow in the saved order.</param>
     public Node CreateNode(string opType, IEnumerable<Value?> inputs, string role, int outputCount = 1,
-        IEnumerable<AttributeProto>? attributes = null, IEnumerable<Value>? derivedFrom = null, Node? placeAfter = null)
+        IEnumerable<AttributeValue>? attributes = null, IEnumerable<Value>? derivedFrom = null, Node? placeAfter = null)
     {
         Value?[] ins = [.. inputs];
         string baseName = $"{RootName}/{PassId}/{role}";

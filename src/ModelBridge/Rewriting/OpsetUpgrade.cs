@@ -32,7 +32,7 @@ public static class OpsetUpgrade
         }
         foreach (Node n in graph.Nodes.Where(n => n.IsStandardDomain))
         {
-            if (n.RawAttributes.Any(a => a.G is not null || a.Graphs.Count > 0))
+            if (n.HasSubgraphs)
             {
                 reasons.Add($"{n} has subgraphs, which this upgrade does not convert");
             }

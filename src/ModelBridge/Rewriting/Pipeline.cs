@@ -157,7 +157,7 @@ public sealed class Pipeline
             {
                 sb.Append(v?.Name).Append(',');
             }
-            foreach (var a in n.RawAttributes)
+            foreach (var a in n.Attributes)
             {
                 sb.Append(a.GetHashCode()).Append(';');
             }

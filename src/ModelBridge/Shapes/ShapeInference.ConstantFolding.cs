@@ -55,7 +55,7 @@ public static partial class ShapeInference
         {
             c.Set(0, DataType.String, [Dim.Of(strings.Length)]);
         }
-        else if (n.RawAttributes.FirstOrDefault(a => a.Name == "sparse_value") is { SparseTensor: { } sparse })
+        else if (n.FindAttribute("sparse_value")?.SparseTensor is { } sparse)
         {
             c.Set(0, (DataType)sparse.Values.DataType, sparse.Dims.Select(Dim.Of));
         }
