@@ -69,8 +69,8 @@ public static class LargeModel
     }
 
     /// <summary>Parses with the generated protobuf classes only: the .NET floor for reading.</summary>
-    public static ModelProto ParsePlain(byte[] bytes) => ModelProto.Parser.ParseFrom(bytes);
+    internal static ModelProto ParsePlain(byte[] bytes) => ModelProto.Parser.ParseFrom(bytes);
 
     /// <summary>Serialises with the generated classes only: the .NET floor for writing.</summary>
-    public static void WritePlain(ModelProto proto, Stream s) => proto.WriteTo(s);
+    internal static void WritePlain(ModelProto proto, Stream s) => proto.WriteTo(s);
 }

@@ -74,7 +74,7 @@ public sealed class TensorData : IEquatable<TensorData>
     /// <summary>Reads a tensor from its protobuf; the payload may be in <c>raw_data</c> or in the typed fields.</summary>
     /// <exception cref="NotSupportedException">The tensor holds strings, or its data is stored externally.</exception>
     /// <exception cref="Errors.InvalidModelException">The payload does not match the type and dims.</exception>
-    public static TensorData FromProto(TensorProto proto)
+    internal static TensorData FromProto(TensorProto proto)
     {
         ArgumentNullException.ThrowIfNull(proto);
         var type = (DataType)proto.DataType;
@@ -116,7 +116,7 @@ public sealed class TensorData : IEquatable<TensorData>
 
     /// <summary>The protobuf form, payload in <c>raw_data</c> (wrapped, not copied).</summary>
     /// <param name="name">Tensor name to record, or null for none.</param>
-    public TensorProto ToProto(string? name = null)
+    internal TensorProto ToProto(string? name = null)
     {
         var proto = new TensorProto { DataType = (int)ElementType, RawData = UnsafeByteOperations.UnsafeWrap(Bytes) };
         proto.Dims.Add(Dims);
