@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using ModelBridge.Ir;
 using ModelBridge.Profiles;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Cli;
 
@@ -25,8 +26,8 @@ internal static class CheckCommand
             TargetProfile profile = TargetProfile.Resolve(parse.GetValue(target)!);
             FileInfo file = parse.GetValue(model)!;
             using Model m = Model.Load(file.FullName);
-            Model shaped = ProfileCommand.Prepare(m, CliSupport.ParseDims(parse.GetValue(setDim)));
-            ProfileReport report = ProfileChecker.Check(shaped.Graph, profile);
+            ShapeInferenceResult shapes = ProfileCommand.Prepare(m, CliSupport.ParseDims(parse.GetValue(setDim)));
+            ProfileReport report = ProfileChecker.Check(m.Graph, profile, shapes);
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new

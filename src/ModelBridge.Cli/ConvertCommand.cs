@@ -87,8 +87,7 @@ internal static class ConvertCommand
             {
                 return Program.Ok;
             }
-            ParityReport parity = ParityChecker.VerifyConversion(original, result, new ParityOptions { Dims = options.Dims }, convertOptions: options,
-                progress: new VerifyCommand.StderrProgress());
+            ParityReport parity = ParityChecker.VerifyConversion(original, result, progress: new VerifyCommand.StderrProgress());
             return VerifyCommand.Finish(parity, parse.GetValue(report));
         }));
         return cmd;

@@ -67,7 +67,7 @@ internal static class Inspector
     public static ModelSummary Summarise(Model m, IReadOnlyDictionary<string, long> dims)
     {
         ShapeInferenceResult shapes = ShapeInference.Run(m.Graph, new ShapeInferenceOptions { DimOverrides = dims });
-        ModelSummary summary = ModelSummary.Create(m);
+        ModelSummary summary = ModelSummary.Create(m, shapes);
         return summary with
         {
             UnknownShapes = [.. shapes.UnknownShapes.Select(v => v.Name)],

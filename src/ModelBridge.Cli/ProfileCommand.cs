@@ -27,8 +27,8 @@ internal static class ProfileCommand
             }
             FileInfo file = parse.GetValue(model)!;
             using Model m = Model.Load(file.FullName);
-            Model shaped = Prepare(m, CliSupport.ParseDims(parse.GetValue(setDim)));
-            CostReport report = CostModel.Compute(shaped.Graph);
+            ShapeInferenceResult shapes = Prepare(m, CliSupport.ParseDims(parse.GetValue(setDim)));
+            CostReport report = CostModel.Compute(m.Graph, shapes);
             CostGrouping grouping = parse.GetValue(by);
             IReadOnlyList<CostGroup> groups = report.Group(grouping, d);
             if (parse.GetValue(json))
@@ -44,16 +44,12 @@ internal static class ProfileCommand
         return cmd;
     }
 
-    /// <summary>
-    /// Makes the shapes that <c>check</c> and <c>profile</c> read available on <see cref="Value.Type"/>:
-    /// pins <paramref name="dims"/> and runs shape inference over the graph.
-    /// </summary>
-    public static Model Prepare(Model model, IReadOnlyDictionary<string, long> dims)
+    /// <summary>The shape facts that <c>check</c> and <c>profile</c> read: inferred with <paramref name="dims"/> pinned.</summary>
+    public static ShapeInferenceResult Prepare(Model model, IReadOnlyDictionary<string, long> dims)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dims);
-        ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = dims });
-        return model;
+        return ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = dims });
     }
 
     private static void Print(string name, CostReport report, CostGrouping by, IReadOnlyList<CostGroup> groups)

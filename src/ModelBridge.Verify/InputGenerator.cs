@@ -124,7 +124,7 @@ public sealed record InputGenerator
             {
                 continue;
             }
-            TensorType type = input.Type
+            TensorType type = input.DeclaredType
                 ?? throw new InvalidOperationException($"Input '{input.Name}' has no tensor type to generate data for (it may be a sequence, map or optional).");
             result[input.Name] = Generate(input.Name, type);
         }

@@ -238,7 +238,7 @@ public sealed class OrtRunner : IDisposable
             if (listed.Add(v))
             {
                 // ORT infers the type of a graph output it is not told about; the exporter still
-                // writes Value.Type when the IR knows it.
+                // writes Value.DeclaredType when the IR knows it.
                 outputs.Add(v);
             }
         }

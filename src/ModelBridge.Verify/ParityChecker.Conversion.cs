@@ -1,5 +1,4 @@
 using ModelBridge.Ir;
-using ModelBridge.Profiles;
 
 namespace ModelBridge.Verify;
 
@@ -7,47 +6,40 @@ public static partial class ParityChecker
 {
     /// <summary>
     /// Verifies a conversion in one call: compares <paramref name="conversion"/>'s model with
-    /// <paramref name="original"/> through its tensor map, at the target's tolerance, with pass
-    /// attribution by replaying <see cref="ModelConverter.Convert"/> (the hook behind <c>convert --verify</c>).
+    /// <paramref name="original"/> through its tensor map, at the tolerance of the profile the conversion
+    /// ran for (a custom profile included), with pass attribution by replaying the conversion
+    /// (<see cref="ConversionResult.Replay"/>) — the hook behind <c>convert --verify</c>.
     /// </summary>
     /// <param name="original">The model that was converted.</param>
-    /// <param name="conversion">The conversion's result.</param>
+    /// <param name="conversion">The conversion's result; it carries the profile and options to replay.</param>
     /// <param name="options">
-    /// Options; the target defaults to the built-in profile named by the conversion's report, and
-    /// <see cref="ParityOptions.Attribution"/> to a replay of the conversion with <paramref name="convertOptions"/>.
+    /// Options; the target defaults to the conversion's profile, the pinned dims to the conversion's, and
+    /// <see cref="ParityOptions.Attribution"/> to a replay of the conversion.
     /// </param>
     /// <param name="inputs">
     /// Samples; by default the <c>test_data_set_N</c> folders beside the original model's file, else one
     /// random sample (image01, seed 0).
     /// </param>
-    /// <param name="convertOptions">The options the conversion ran with (needed to replay it faithfully).</param>
     /// <param name="progress">Progress receiver.</param>
     /// <param name="cancellationToken">Cancels the check.</param>
     public static ParityReport VerifyConversion(Model original, ConversionResult conversion, ParityOptions? options = null,
-        ParityInputs? inputs = null, ConvertOptions? convertOptions = null, IProgress<ParityProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        ParityInputs? inputs = null, IProgress<ParityProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(conversion);
         options ??= ParityOptions.Default;
-        convertOptions ??= new ConvertOptions();
-        TargetProfile? target = options.Target
-            ?? (TargetProfile.BuiltInNames.Contains(conversion.Remaining.Target) ? TargetProfile.BuiltIn(conversion.Remaining.Target) : null);
-        options = options with { Target = target };
-        if (options.Dims.Count == 0 && convertOptions.Dims.Count > 0)
+        options = options with { Target = options.Target ?? conversion.Profile };
+        if (options.Dims.Count == 0 && conversion.Options.Dims.Count > 0)
         {
-            options = options with { Dims = convertOptions.Dims };
+            options = options with { Dims = conversion.Options.Dims };
         }
-        if (options.Attribution is null && target is not null)
+        if (options.Attribution is null)
         {
-            ConvertOptions replayBase = convertOptions;
             options = options with
             {
                 Attribution = new PassBisection(conversion.PassIds, (disabled, ct) =>
                 {
-                    var all = new HashSet<string>(replayBase.DisabledPasses, StringComparer.Ordinal);
-                    all.UnionWith(disabled);
-                    ConversionResult r = ModelConverter.Convert(original, target, replayBase with { DisabledPasses = all }, ct);
+                    ConversionResult r = conversion.Replay(original, disabled, ct);
                     return new ConversionReplay(r.Model, r.TensorMap);
                 }),
             };

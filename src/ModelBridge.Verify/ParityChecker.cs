@@ -51,13 +51,12 @@ public static partial class ParityChecker
         options ??= ParityOptions.Default;
         long started = Stopwatch.GetTimestamp();
         var warnings = new List<string>();
-        using Model orig = original.Clone();
-        using Model rew = rewritten.Clone();
-        InferShapes(orig, "original", options, warnings);
-        InferShapes(rew, "rewritten", options, warnings);
-        IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples = inputs.Materialize(orig);
-        var session = new Session(orig, rew, map, samples, options, progress, cancellationToken);
-        (List<Pair> pairs, List<string> skipped) = CollectPairs(orig, rew, map, options);
+        // Shape facts are a side table: neither model is changed, so neither needs a defensive copy.
+        ShapeInferenceResult? originalShapes = InferShapes(original, "original", options, warnings);
+        ShapeInferenceResult? rewrittenShapes = InferShapes(rewritten, "rewritten", options, warnings);
+        IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples = inputs.Materialize(original);
+        var session = new Session(original, rewritten, map, samples, options, progress, cancellationToken);
+        (List<Pair> pairs, List<string> skipped) = CollectPairs(original, rewritten, map, options, originalShapes, rewrittenShapes);
 
         long compareStart = Stopwatch.GetTimestamp();
         List<List<Pair>> chunks = Chunk(pairs, options.MaxMemoryBytes);
@@ -109,7 +108,7 @@ public static partial class ParityChecker
         return process.PeakWorkingSet64;
     }
 
-    private static void InferShapes(Model model, string which, ParityOptions options, List<string> warnings)
+    private static ShapeInferenceResult? InferShapes(Model model, string which, ParityOptions options, List<string> warnings)
     {
         try
         {
@@ -118,15 +117,18 @@ public static partial class ParityChecker
             {
                 warnings.Add($"{which}: {r.UnknownShapes.Count} value(s) of unknown shape; their memory is estimated.");
             }
+            return r;
         }
         catch (InvalidModelException e)
         {
             warnings.Add($"{which}: shape inference failed ({e.Message}); tensor sizes are estimated.");
+            return null;
         }
     }
 
     /// <summary>The mapped pairs in the original's topological order, and the entries that cannot be compared.</summary>
-    private static (List<Pair> Pairs, List<string> Skipped) CollectPairs(Model original, Model rewritten, ProvenanceMap map, ParityOptions options)
+    private static (List<Pair> Pairs, List<string> Skipped) CollectPairs(Model original, Model rewritten, ProvenanceMap map, ParityOptions options,
+        ShapeInferenceResult? originalShapes, ShapeInferenceResult? rewrittenShapes)
     {
         var order = new Dictionary<string, (int Order, string Op)>(StringComparer.Ordinal);
         int index = 0;
@@ -175,7 +177,7 @@ public static partial class ParityChecker
                 Origin = origin,
                 Comparer = options.ComparerFor(origin.Contract),
                 IsGraphOutput = rv.IsGraphOutput,
-                Bytes = EstimateBytes(ov) + EstimateBytes(rv),
+                Bytes = EstimateBytes(ov, originalShapes) + EstimateBytes(rv, rewrittenShapes),
             });
         }
         pairs.Sort((a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Name, b.Name));
@@ -183,9 +185,9 @@ public static partial class ParityChecker
     }
 
     /// <summary>Bytes of a value from its inferred type; 64 MiB when the shape is not known.</summary>
-    private static long EstimateBytes(Value v)
+    private static long EstimateBytes(Value v, ShapeInferenceResult? shapes)
     {
-        if (v.Type is { Shape: { } shape } type && shape.ElementCount is long count)
+        if (shapes?.TypeOf(v) is { Shape: { } shape } type && shape.ElementCount is long count)
         {
             return DataTypes.ByteCount(type.ElementType, count);
         }

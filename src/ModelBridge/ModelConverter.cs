@@ -37,29 +37,40 @@ public sealed record ConvertOptions
 /// <summary>The outcome of a conversion.</summary>
 /// <param name="Model">The converted model (a new model; the input is never changed).</param>
 /// <param name="TensorMap">From each value of the converted graph to the original value it equals.</param>
-/// <param name="Statistics">Per-pass statistics in pipeline order (both phases).</param>
+/// <param name="Statistics">Per-pass statistics in pipeline order (every phase).</param>
 /// <param name="Remaining">The converted graph checked against the profile: nodes still unsupported, with reasons.</param>
 /// <param name="PassIds">The enabled passes, in order.</param>
-/// <param name="SeparableReports">Per factored convolution: rank, weight error, MACs and parameters before/after.</param>
+/// <param name="Profile">The profile the model was converted for (a custom one included), so the conversion can be replayed.</param>
+/// <param name="Options">The options the conversion ran with.</param>
 public sealed record ConversionResult(Model Model, ProvenanceMap TensorMap, IReadOnlyList<PassStatistics> Statistics, ProfileReport Remaining,
-    IReadOnlyList<string> PassIds, IReadOnlyList<SeparableReport> SeparableReports);
+    IReadOnlyList<string> PassIds, TargetProfile Profile, ConvertOptions Options)
+{
+    /// <summary>Per factored convolution: rank, weight error, MACs and parameters before/after (from the pass notes).</summary>
+    public IReadOnlyList<SeparableReport> SeparableReports => [.. Statistics.SelectMany(s => s.Notes).OfType<SeparableReport>()];
+
+    /// <summary>
+    /// Converts <paramref name="original"/> again with the same profile and options, minus the passes in
+    /// <paramref name="disabled"/> (how verify attributes a divergence to a pass).
+    /// </summary>
+    public ConversionResult Replay(Model original, IEnumerable<string> disabled, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        ArgumentNullException.ThrowIfNull(disabled);
+        var all = new HashSet<string>(Options.DisabledPasses, StringComparer.Ordinal);
+        all.UnionWith(disabled);
+        return ModelConverter.Convert(original, Profile, Options with { DisabledPasses = all }, cancellationToken);
+    }
+}
 
 /// <summary>
-/// Converts a model for a target: picks and orders the passes the profile needs, runs them,
-/// re-checks the graph against the profile, and returns the model, the tensor map, per-pass
-/// statistics and whatever is still unsupported (nothing is silently dropped).
+/// Converts a model for a target: runs the pipelines the profile needs (<see cref="Pipeline.ForProfile"/>),
+/// then any output surgery, re-checks the graph against the profile, and returns the model, the tensor
+/// map, per-pass statistics and whatever is still unsupported (nothing is silently dropped).
 /// </summary>
 /// <remarks>
-/// Two phases, each run to a fixed point with one shared tensor map:
-/// <list type="number">
-/// <item><b>Canonicalise</b> (<see cref="Pipelines.CanonicalPasses"/>): no-op removal, constant and
-/// shape folding with the pinned dims, GroupNorm fusion (every exported form), BatchNorm folding.</item>
-/// <item><b>Lower for the target</b>: GroupNorm decomposition where the profile lacks
-/// GroupNormalization (into InstanceNormalization where it has it, else the moments form),
-/// standalone BatchNorm to Mul/Add where it lacks BatchNormalization, activation lowerings for
-/// activations it lacks, the caller's additional passes, then cleanup.</item>
-/// </list>
-/// Fusion and decomposition live in different phases so they can never undo each other.
+/// Shape facts are inferred with the pinned dims (<see cref="ConvertOptions.Dims"/>) whenever a pass
+/// asks for them; at the end the converted graph's inputs, outputs and value_info declare their
+/// inferred types, so the saved model carries its static shapes.
 /// The input is validated first (<see cref="Graph.Validate"/>): a malformed graph is refused with
 /// <see cref="Errors.InvalidModelException"/> listing its problems, before anything is rewritten.
 /// A model importing a default-domain opset newer than <see cref="OpsetSupport.NewestKnown"/> is
@@ -78,37 +89,35 @@ public static class ModelConverter
         // found later would be blamed on whichever pass ran first.
         model.Graph.Validate();
         OpsetSupport.RequireKnown(model, "conversion");
+        var shapeOptions = new ShapeInferenceOptions { DimOverrides = options.Dims };
+        // A node whose shapes contradict each other is a model problem: refuse it here, strictly,
+        // rather than let passes see it as merely unknown.
+        ShapeInference.Run(model.Graph, shapeOptions);
         Model converted = model.Clone();
         try
         {
-            var pipelineOptions = new PipelineOptions
-            {
-                Disabled = options.DisabledPasses,
-            };
+            var pipelineOptions = new PipelineOptions { Disabled = options.DisabledPasses, Shapes = shapeOptions };
             if (options.ValidateAfterEachPass is bool v)
             {
                 pipelineOptions = pipelineOptions with { ValidateAfterEachPass = v };
             }
             ProvenanceMap map = ProvenanceMap.Identity(converted.Graph);
             var stats = new List<PassStatistics>();
-            IReadOnlyList<Pipeline> phases = Phases(profile, options);
+            IReadOnlyList<Pipeline> phases = Pipeline.ForProfile(profile, options);
             foreach (Pipeline phase in phases)
             {
-                // Lowering passes read static shapes: infer them (with the pinned dims) before each phase.
-                ShapeInference.Run(converted.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
-                PipelineResult r = phase.Run(converted, pipelineOptions, map, cancellationToken);
-                stats.AddRange(r.Statistics);
+                stats.AddRange(phase.Run(converted, pipelineOptions, map, cancellationToken).Statistics);
             }
             if (options.Surgery is { } surgery)
             {
                 // Surgery resolves output names against the graph as it now stands, so it is built here.
-                var cut = new Pipeline([.. Surgery.OutputSurgery.Passes(surgery, converted.Graph, map), new EliminateDeadNodes()]);
+                Pipeline cut = Pipeline.ForSurgery(surgery, converted.Graph, map, cleanup: true);
                 stats.AddRange(cut.Run(converted, pipelineOptions, map, cancellationToken).Statistics);
             }
-            ShapeInference.Run(converted.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
-            ProfileReport remaining = ProfileChecker.Check(converted.Graph, profile);
-            var separable = phases.SelectMany(p => p.Passes).OfType<LowerConvToSeparable>().SelectMany(p => p.Reports).ToList();
-            return new ConversionResult(converted, map, stats, remaining, PassIds(profile, options), separable);
+            ShapeInferenceResult shapes = ShapeInference.Run(converted.Graph, shapeOptions);
+            DeclareInferredTypes(converted.Graph, shapes, map);
+            ProfileReport remaining = ProfileChecker.Check(converted.Graph, profile, shapes);
+            return new ConversionResult(converted, map, stats, remaining, PassIds(phases, options), profile, options);
         }
         catch
         {
@@ -120,70 +129,27 @@ public static class ModelConverter
     /// <summary>The enabled pass ids, in the order they run.</summary>
     public static IReadOnlyList<string> PassIds(TargetProfile profile, ConvertOptions? options = null)
     {
-        options ??= new ConvertOptions();
-        return [.. Phases(profile, options).SelectMany(p => p.Passes).Select(p => p.Id).Where(id => !options.DisabledPasses.Contains(id)).Distinct()];
-    }
-
-    /// <summary>The two pipelines for a profile.</summary>
-    public static IReadOnlyList<Pipeline> Phases(TargetProfile profile, ConvertOptions? options = null)
-    {
         ArgumentNullException.ThrowIfNull(profile);
         options ??= new ConvertOptions();
-        bool Has(string op) => profile.Find("", op) is not null;
-        var lowering = new List<Pass>(ConvLowering.Passes(ConvOptionsFor(profile, options)));
-        if (!Has("GroupNormalization"))
-        {
-            lowering.Add(new DecomposeGroupNorm(Has("InstanceNormalization") ? GroupNormDecomposition.InstanceNorm : GroupNormDecomposition.Moments));
-        }
-        if (!Has("BatchNormalization"))
-        {
-            lowering.Add(new LowerBatchNormToMulAdd());
-        }
-        if (!Has("HardSwish"))
-        {
-            lowering.Add(new LowerHardSwish(useHardSigmoid: Has("HardSigmoid")));
-        }
-        if (!Has("HardSigmoid"))
-        {
-            lowering.Add(new LowerHardSigmoid());
-        }
-        if (!Has("LeakyRelu") && Has("Max"))
-        {
-            lowering.Add(new LowerLeakyRelu());
-        }
-        if (!Has("PRelu"))
-        {
-            lowering.Add(new LowerPRelu());
-        }
-        if (!Has("Gelu"))
-        {
-            lowering.Add(new LowerGelu());
-        }
-        lowering.AddRange(options.AdditionalPasses);
-        lowering.Add(new EliminateDeadNodes());
-        lowering.Add(new DeduplicateInitializers());
-        return [Pipelines.Canonicalize(options.Dims), new Pipeline(lowering)];
+        return PassIds(Pipeline.ForProfile(profile, options), options);
     }
 
-    /// <summary>What the profile's Conv/pool constraints ask of the convolution lowering.</summary>
-    public static ConvLoweringOptions ConvOptionsFor(TargetProfile profile, ConvertOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(profile);
-        OpConstraints? conv = profile.Find("", "Conv")?.WithDefaults(profile.Defaults);
-        OpConstraints? maxPool = profile.Find("", "MaxPool")?.WithDefaults(profile.Defaults);
-        GroupPolicy policy = conv?.GroupPolicy ?? GroupPolicy.Any;
-        bool ceilRefused = maxPool?.Attributes is { } attrs && attrs.TryGetValue("ceil_mode", out var allowed) && !allowed.Contains("1");
-        return new ConvLoweringOptions
+    private static IReadOnlyList<string> PassIds(IReadOnlyList<Pipeline> phases, ConvertOptions options) =>
+        [.. phases.SelectMany(p => p.Passes).Select(p => p.Id).Where(id => !options.DisabledPasses.Contains(id)).Distinct()];
+
+    /// <summary>
+    /// Writes the inferred types (with the pinned dims) into the declarations a saved model carries:
+    /// graph inputs and outputs, and the value_info entries it was loaded with.
+    /// </summary>
+    private static void DeclareInferredTypes(Graph graph, ShapeInferenceResult shapes, ProvenanceMap map) =>
+        GraphRewriter.Edit(graph, "declare-inferred-types", rewriter =>
         {
-            // Explicit pads are accepted everywhere; lowering auto_pad is exact, so always do it.
-            NoAutoPad = true,
-            LowerGroupedConv = policy != GroupPolicy.Any,
-            DepthwiseMultiplierOne = policy is GroupPolicy.Standard or GroupPolicy.Depthwise,
-            RequireSymmetricPads = conv?.SymmetricPads == true,
-            NoCeilMode = ceilRefused,
-            GlobalPool = profile.Find("", "GlobalAveragePool") is null && profile.Find("", "ReduceMean") is not null ? GlobalPoolForm.Reduce : null,
-            SeparableScope = options?.SeparableScope,
-            ErrorBudget = options?.ErrorBudget ?? 0,
-        };
-    }
+            foreach (Value value in graph.Inputs.Concat(graph.Outputs).Concat(graph.ValueInfoOrder.Select(e => e.Value)).Distinct().ToList())
+            {
+                if (graph.FindValue(value.Name) == value && shapes.TypeOf(value) is { } type && !Equals(type, value.DeclaredType))
+                {
+                    rewriter.DeclareType(value, type);
+                }
+            }
+        }, map);
 }

@@ -19,8 +19,8 @@ public sealed class FaultInjectionTests
         return (original, ModelConverter.Convert(original, TargetProfile.BuiltIn(target), options));
     }
 
-    private static ParityReport Verify(Model original, ConversionResult conversion, string fixture, ConvertOptions? convertOptions = null, Tolerance? tolerance = null) =>
-        ParityChecker.VerifyConversion(original, conversion, new ParityOptions { Tolerance = tolerance }, ParityInputs.FromTestData(Fixtures.TestData(fixture)), convertOptions);
+    private static ParityReport Verify(Model original, ConversionResult conversion, string fixture, Tolerance? tolerance = null) =>
+        ParityChecker.VerifyConversion(original, conversion, new ParityOptions { Tolerance = tolerance }, ParityInputs.FromTestData(Fixtures.TestData(fixture)));
 
     /// <summary>Asserts the report localises the fault at <paramref name="faulty"/> (a rewritten tensor name).</summary>
     private static void AssertLocalisedAt(ParityReport report, string faulty)
@@ -156,7 +156,7 @@ public sealed class FaultInjectionTests
         using (conversion.Model)
         {
             Assert.That(conversion.PassIds, Does.Contain(ScaleOneRelu.PassId));
-            ParityReport report = Verify(original, conversion, fixture, options);
+            ParityReport report = Verify(original, conversion, fixture); // the result carries the options to replay
             TestContext.Out.WriteLine(ParityAssertion.Describe(report));
             TensorParity first = report.FirstDivergence!;
             Assert.That(first, Is.Not.Null);

@@ -31,7 +31,7 @@ public sealed class CorpusConversionTests
                 continue;
             }
             using Model model = Model.Load(path);
-            if (model.Graph.Inputs.Any(v => v.Initializer is null && (v.Type is null || v.Type.ElementType == DataType.String)))
+            if (model.Graph.Inputs.Any(v => v.Initializer is null && (v.DeclaredType is null || v.DeclaredType.ElementType == DataType.String)))
             {
                 continue;
             }

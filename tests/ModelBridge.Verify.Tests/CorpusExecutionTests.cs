@@ -112,7 +112,7 @@ public sealed class CorpusExecutionTests
     {
         List<NamedTensor> Fix(IReadOnlyList<NamedTensor> tensors, IReadOnlyList<Value> declared) =>
             [.. tensors.Select((t, k) =>
-                t.Data.ElementType == DataType.UInt16 && k < declared.Count && declared[k].Type?.ElementType == DataType.BFloat16
+                t.Data.ElementType == DataType.UInt16 && k < declared.Count && declared[k].DeclaredType?.ElementType == DataType.BFloat16
                     ? t with { Data = TensorData.FromBytes(DataType.BFloat16, t.Data.Dims.AsSpan(), t.Data.Bytes) }
                     : t)];
         return new TestDataSet(
@@ -142,17 +142,17 @@ public sealed class CorpusExecutionTests
         using Model model = Model.Load(path);
         foreach (Value input in model.Graph.Inputs.Where(v => v.Initializer is null))
         {
-            if (input.Type is null)
+            if (input.DeclaredType is null)
             {
                 detail = "non-tensor input (sequence/optional/map)";
                 return Outcome.Skipped;
             }
-            if (input.Type.ElementType == DataType.String)
+            if (input.DeclaredType.ElementType == DataType.String)
             {
                 detail = "string tensor input";
                 return Outcome.Skipped;
             }
-            hasFloatInput |= input.Type.ElementType == DataType.Float;
+            hasFloatInput |= input.DeclaredType.ElementType == DataType.Float;
         }
         string? folder = TestDataSet.FindFolders(Path.GetDirectoryName(path)!).FirstOrDefault();
         if (folder is null)

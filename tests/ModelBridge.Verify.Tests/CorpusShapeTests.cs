@@ -18,7 +18,7 @@ public sealed class CorpusShapeTests
         {
             string id = Path.GetRelativePath(TestPaths.OnnxTestData, Path.GetDirectoryName(path)!);
             using Model model = Model.Load(path);
-            if (model.Graph.Inputs.Any(v => v.Initializer is null && (v.Type is null || v.Type.ElementType == DataType.String)))
+            if (model.Graph.Inputs.Any(v => v.Initializer is null && (v.DeclaredType is null || v.DeclaredType.ElementType == DataType.String)))
             {
                 continue;
             }
@@ -39,11 +39,11 @@ public sealed class CorpusShapeTests
                 continue;
             }
             ran++;
-            ShapeInference.Run(model.Graph, new ShapeInferenceOptions { MergeDeclaredTypes = false });
+            ShapeInferenceResult shapes = ShapeInference.Run(model.Graph, new ShapeInferenceOptions { MergeDeclaredTypes = false });
             foreach (Value o in model.Graph.Outputs)
             {
                 outputs++;
-                if (o.Type?.Shape is not { } s || !s.TryGetStatic(out long[] dims) || !actual.TryGetValue(o.Name, out TensorData? t))
+                if (shapes.ShapeOf(o) is not { } s || !s.TryGetStatic(out long[] dims) || !actual.TryGetValue(o.Name, out TensorData? t))
                 {
                     continue;
                 }

@@ -46,7 +46,7 @@ public sealed class OrtRunnerTests
     public void Exposing_needs_no_type_information_on_the_intermediate()
     {
         using Model model = TestModels.ReluMulNeg();
-        Assert.That(model.Graph.GetValue("b").Type, Is.Null, "precondition: the IR does not know b's type");
+        Assert.That(model.Graph.GetValue("b").DeclaredType, Is.Null, "precondition: the IR does not know b's type");
 
         using var runner = new OrtRunner(model, new OrtRunnerOptions { ExtraOutputs = ["b"] });
 

@@ -28,7 +28,7 @@ internal static class TestModels
         var tensorType = new TensorType(type, TensorShape.Of(dims));
         Value x = g.AddInput("x", tensorType);
         Value y = g.AddNode("Identity", [x], ["y"]).Outputs[0]!;
-        y.Type = tensorType;
+        y.DeclaredType = tensorType;
         g.SetOutputs([y]);
         return model;
     }

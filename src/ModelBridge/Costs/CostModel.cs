@@ -1,12 +1,13 @@
 using System.Collections.Frozen;
 using ModelBridge.Errors;
 using ModelBridge.Ir;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Costs;
 
 /// <summary>
 /// Static per-node cost estimate: multiply-accumulates, other arithmetic, parameters and activation
-/// bytes, read from the graph's weights and from <see cref="Value.Type"/> (run shape inference first).
+/// bytes, read from the graph's weights and from shape facts (<see cref="Shapes.ShapeInferenceResult"/>).
 /// </summary>
 /// <remarks>
 /// <para><b>MACs</b> (multiply-accumulate pairs) are counted only for the contraction operators, from
@@ -33,7 +34,7 @@ namespace ModelBridge.Costs;
 /// nodes themselves are charged nothing. A tensor is counted once per node, once per group (scope, op
 /// type) and once in the model total, so group totals can exceed the model total when weights are shared
 /// across groups.</para>
-/// <para><b>Activation bytes</b> are the bytes of every output of the node, from <see cref="Value.Type"/>.</para>
+/// <para><b>Activation bytes</b> are the bytes of every output of the node, from the shape facts.</para>
 /// <para>A quantity that needs an unknown shape is null for that node and is left out of the totals;
 /// <see cref="CostReport.NodesWithUnknownCost"/> says how many nodes that affected.</para>
 /// </remarks>
@@ -51,16 +52,19 @@ public static class CostModel
     private static readonly FrozenSet<string> GlobalPools = FrozenSet.ToFrozenSet(["GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"], StringComparer.Ordinal);
 
     /// <summary>Computes the cost of every live node of <paramref name="graph"/>, in topological order.</summary>
-    public static CostReport Compute(Graph graph)
+    /// <param name="graph">The graph.</param>
+    /// <param name="shapes">Its shape facts (e.g. inferred with pinned dims); <see cref="Graph.Shapes"/> when null.</param>
+    public static CostReport Compute(Graph graph, ShapeInferenceResult? shapes = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        shapes ??= graph.Shapes;
         var nodes = new List<NodeCost>(graph.NodeCount);
         var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (Node n in graph.TopologicalOrder())
         {
             try
             {
-                nodes.Add(Measure(n, sizes));
+                nodes.Add(Measure(n, sizes, shapes));
             }
             catch (OverflowException)
             {
@@ -72,18 +76,18 @@ public static class CostModel
     }
 
     /// <summary>The cost of one node (<paramref name="sizes"/> collects the element count of each parameter tensor).</summary>
-    internal static NodeCost Measure(Node node, Dictionary<string, long> sizes)
+    internal static NodeCost Measure(Node node, Dictionary<string, long> sizes, ShapeInferenceResult shapes)
     {
         long? macs = 0, ops = 0;
         if (node.IsStandardDomain)
         {
             (macs, ops) = node.OpType switch
             {
-                "Conv" => (ConvMacs(node, transpose: false), (long?)0L),
-                "ConvTranspose" => (ConvMacs(node, transpose: true), (long?)0L),
-                "Gemm" => (GemmMacs(node), (long?)0L),
-                "MatMul" => (MatMulMacs(node), (long?)0L),
-                _ => ((long?)0L, OtherOps(node)),
+                "Conv" => (ConvMacs(node, transpose: false, shapes), (long?)0L),
+                "ConvTranspose" => (ConvMacs(node, transpose: true, shapes), (long?)0L),
+                "Gemm" => (GemmMacs(node, shapes), (long?)0L),
+                "MatMul" => (MatMulMacs(node, shapes), (long?)0L),
+                _ => ((long?)0L, OtherOps(node, shapes)),
             };
         }
         var parameters = new List<string>();
@@ -92,11 +96,12 @@ public static class CostModel
         {
             foreach (Value? input in node.Inputs)
             {
-                if (ValueFacts.InitializerBehind(input) is { } init && !parameters.Contains(init.Name))
+                // Initializers and Constant-node payloads alike: exporters such as Paddle2ONNX keep weights in Constant nodes.
+                if (Constants.Source(input) is { } source && !parameters.Contains(source.Name) && Constants.Of(source) is { } payload)
                 {
-                    parameters.Add(init.Name);
-                    long elements = init.Initializer!.ElementCount;
-                    sizes[init.Name] = elements;
+                    parameters.Add(source.Name);
+                    long elements = payload.ElementCount;
+                    sizes[source.Name] = elements;
                     paramCount = checked(paramCount + elements);
                 }
             }
@@ -108,15 +113,15 @@ public static class CostModel
             {
                 continue;
             }
-            long? bytes = OutputBytes(o);
+            long? bytes = OutputBytes(o, shapes);
             activation = activation is long a && bytes is long b ? checked(a + b) : null;
         }
         return new NodeCost(node, macs, ops, paramCount, parameters, activation);
     }
 
-    private static long? OutputBytes(Value v)
+    private static long? OutputBytes(Value v, ShapeInferenceResult shapes)
     {
-        if (v.Type is not { Shape: { ElementCount: long e } } t)
+        if (shapes.TypeOf(v) is not { Shape: { ElementCount: long e } } t)
         {
             return null;
         }
@@ -124,15 +129,15 @@ public static class CostModel
         return bytes >= 0 ? bytes : null;
     }
 
-    private static long? Elements(Value? v) => v?.Type?.Shape?.ElementCount;
+    private static long? Elements(Value? v, ShapeInferenceResult shapes) => shapes.ShapeOf(v)?.ElementCount;
 
-    private static long? ConvMacs(Node node, bool transpose)
+    private static long? ConvMacs(Node node, bool transpose, ShapeInferenceResult shapes)
     {
-        if (ValueFacts.StaticDims(node.Input(1)) is not { Length: >= 3 } w)
+        if (shapes.StaticDimsOf(node.Input(1)) is not { Length: >= 3 } w)
         {
             return null;
         }
-        long? spatialElements = transpose ? Elements(node.Input(0)) : Elements(node.Output(0));
+        long? spatialElements = transpose ? Elements(node.Input(0), shapes) : Elements(node.Output(0), shapes);
         if (spatialElements is not long e)
         {
             return null;
@@ -145,9 +150,9 @@ public static class CostModel
         return checked(e * w[1] * kernel);
     }
 
-    private static long? GemmMacs(Node node)
+    private static long? GemmMacs(Node node, ShapeInferenceResult shapes)
     {
-        if (ValueFacts.StaticDims(node.Input(0)) is not { Length: 2 } a || ValueFacts.StaticDims(node.Input(1)) is not { Length: 2 } b)
+        if (shapes.StaticDimsOf(node.Input(0)) is not { Length: 2 } a || shapes.StaticDimsOf(node.Input(1)) is not { Length: 2 } b)
         {
             return null;
         }
@@ -158,16 +163,16 @@ public static class CostModel
         return checked(m * n * k);
     }
 
-    private static long? MatMulMacs(Node node)
+    private static long? MatMulMacs(Node node, ShapeInferenceResult shapes)
     {
-        if (ValueFacts.StaticDims(node.Input(0)) is not { Length: >= 1 } a || Elements(node.Output(0)) is not long y)
+        if (shapes.StaticDimsOf(node.Input(0)) is not { Length: >= 1 } a || Elements(node.Output(0), shapes) is not long y)
         {
             return null;
         }
         return checked(y * a[^1]);
     }
 
-    private static long? OtherOps(Node node)
+    private static long? OtherOps(Node node, ShapeInferenceResult shapes)
     {
         string op = node.OpType;
         if (DataMovement.Contains(op))
@@ -177,12 +182,12 @@ public static class CostModel
         if (WindowPools.Contains(op))
         {
             long window = node.GetInts("kernel_shape") is { } k ? k.Aggregate(1L, (x, y) => checked(x * y)) : 1;
-            return Elements(node.Output(0)) is long e ? checked(e * window) : null;
+            return Elements(node.Output(0), shapes) is long e ? checked(e * window) : null;
         }
         if (GlobalPools.Contains(op) || op.StartsWith("Reduce", StringComparison.Ordinal))
         {
-            return Elements(node.Input(0));
+            return Elements(node.Input(0), shapes);
         }
-        return Elements(node.Output(0));
+        return Elements(node.Output(0), shapes);
     }
 }

@@ -31,10 +31,10 @@ public sealed record ModelSummary
     /// <summary>Operator histogram, most frequent first (ties by name).</summary>
     public required IReadOnlyDictionary<string, int> OpHistogram { get; init; }
 
-    /// <summary>Number of initializer elements.</summary>
+    /// <summary>Number of weight elements: initializers and the payloads of <c>Constant</c> nodes (where Paddle2ONNX and others keep weights).</summary>
     public required long ParameterCount { get; init; }
 
-    /// <summary>Initializer payload bytes.</summary>
+    /// <summary>Bytes of those weights.</summary>
     public required long ParameterBytes { get; init; }
 
     /// <summary>Values whose shape is not (fully) known after inference.</summary>
@@ -43,11 +43,14 @@ public sealed record ModelSummary
     /// <summary>Warnings: dynamic shapes, non-standard domains, and the like.</summary>
     public required IReadOnlyList<string> Warnings { get; init; }
 
-    /// <summary>Summarises <paramref name="model"/> as it stands (call shape inference first for inferred shapes).</summary>
-    public static ModelSummary Create(Model model)
+    /// <summary>Summarises <paramref name="model"/> as it stands.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="shapes">Its shape facts (e.g. inferred with pinned dims); <see cref="Graph.Shapes"/> when null.</param>
+    public static ModelSummary Create(Model model, Shapes.ShapeInferenceResult? shapes = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Graph g = model.Graph;
+        shapes ??= g.Shapes;
         var warnings = new List<string>();
         var histogram = g.Nodes
             .GroupBy(n => n.IsStandardDomain ? n.OpType : $"{n.Domain}::{n.OpType}")
@@ -61,9 +64,17 @@ public sealed record ModelSummary
             parameters += t.ElementCount;
             bytes += Math.Max(0, t.ExpectedByteLength);
         }
+        foreach (Node n in g.Nodes.Where(n => n is { OpType: "Constant", IsStandardDomain: true }))
+        {
+            if (Constants.OfConstantNode(n) is { } t)
+            {
+                parameters += t.ElementCount;
+                bytes += Math.Max(0, t.ExpectedByteLength);
+            }
+        }
         foreach (Value v in g.Inputs.Where(v => v.Initializer is null))
         {
-            if (v.Type?.Shape is not { } s)
+            if (shapes.ShapeOf(v) is not { } s)
             {
                 warnings.Add($"input '{v.Name}' has no declared shape");
             }
@@ -78,7 +89,7 @@ public sealed record ModelSummary
         }
         var unknown = g.Nodes
             .SelectMany(n => n.Outputs)
-            .Where(o => o is not null && o.Type?.Shape is not { IsStatic: true })
+            .Where(o => o is not null && shapes.ShapeOf(o) is not { IsStatic: true })
             .Select(o => o!.Name)
             .ToList();
         return new ModelSummary
@@ -86,8 +97,8 @@ public sealed record ModelSummary
             IrVersion = model.IrVersion,
             Opsets = model.OpsetImports.ToDictionary(o => o.Domain.Length == 0 ? "ai.onnx" : o.Domain, o => o.Version),
             Producer = $"{model.ProducerName} {model.ProducerVersion}".Trim(),
-            Inputs = [.. g.Inputs.Where(v => v.Initializer is null).Select(Describe)],
-            Outputs = [.. g.Outputs.Select(Describe)],
+            Inputs = [.. g.Inputs.Where(v => v.Initializer is null).Select(v => Describe(v, shapes))],
+            Outputs = [.. g.Outputs.Select(v => Describe(v, shapes))],
             NodeCount = g.NodeCount,
             OpHistogram = histogram,
             ParameterCount = parameters,
@@ -97,5 +108,5 @@ public sealed record ModelSummary
         };
     }
 
-    private static ValueSummary Describe(Value v) => new(v.Name, v.Type?.ToString());
+    private static ValueSummary Describe(Value v, Shapes.ShapeInferenceResult shapes) => new(v.Name, shapes.TypeOf(v)?.ToString());
 }

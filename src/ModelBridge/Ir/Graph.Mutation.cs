@@ -40,10 +40,10 @@ public sealed partial class Graph
     }
 
     /// <summary>Appends a graph input.</summary>
-    public Value AddInput(string name, TensorType? type)
+    internal Value AddInput(string name, TensorType? type)
     {
         Value v = CreateValue(name);
-        v.Type = type;
+        v.DeclaredType = type;
         v.IsGraphInput = true;
         _inputs.Add(v);
         MarkChanged();
@@ -51,19 +51,19 @@ public sealed partial class Graph
     }
 
     /// <summary>Adds a constant initializer under a fresh name derived from <paramref name="nameHint"/>.</summary>
-    public Value AddInitializer(string nameHint, Tensor tensor)
+    internal Value AddInitializer(string nameHint, Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         Value v = CreateValue(UniqueValueName(nameHint));
         v.Initializer = tensor;
-        v.Type = new TensorType(tensor.DataType, TensorShape.Of([.. tensor.Dims]));
+        v.DeclaredType = new TensorType(tensor.DataType, TensorShape.Of([.. tensor.Dims]));
         _initializers.Add(v);
         MarkChanged();
         return v;
     }
 
     /// <summary>Removes an initializer that nothing uses any more.</summary>
-    public void RemoveInitializer(Value value)
+    internal void RemoveInitializer(Value value)
     {
         if (value.Initializer is null)
         {
@@ -92,7 +92,7 @@ public sealed partial class Graph
     /// <param name="domain">Operator domain; empty for ONNX.</param>
     /// <param name="attributes">Attributes.</param>
     /// <param name="placeAfter">A node that the new one should follow in the saved order when dependencies allow.</param>
-    public Node AddNode(string opType, IEnumerable<Value?> inputs, IEnumerable<string?> outputNames, string? name = null,
+    internal Node AddNode(string opType, IEnumerable<Value?> inputs, IEnumerable<string?> outputNames, string? name = null,
         string domain = "", IEnumerable<AttributeValue>? attributes = null, Node? placeAfter = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(opType);
@@ -120,7 +120,7 @@ public sealed partial class Graph
     }
 
     /// <summary>Removes a node whose outputs nobody reads; its inputs lose one use each.</summary>
-    public void RemoveNode(Node node)
+    internal void RemoveNode(Node node)
     {
         CheckOwned(node);
         foreach (Value? o in node.OutputList)
@@ -164,7 +164,7 @@ public sealed partial class Graph
     }
 
     /// <summary>Points input slot <paramref name="index"/> of <paramref name="node"/> at <paramref name="value"/>.</summary>
-    public void SetInput(Node node, int index, Value? value)
+    internal void SetInput(Node node, int index, Value? value)
     {
         CheckOwned(node);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
@@ -184,7 +184,7 @@ public sealed partial class Graph
     }
 
     /// <summary>Appends an input to <paramref name="node"/>.</summary>
-    public void AddInputToNode(Node node, Value? value)
+    internal void AddInputToNode(Node node, Value? value)
     {
         CheckOwned(node);
         AppendInput(node, value);
@@ -195,7 +195,7 @@ public sealed partial class Graph
     /// Makes every reader of <paramref name="from"/> read <paramref name="to"/> instead, including
     /// the graph's output list. Subgraph captures cannot be redirected and make this throw.
     /// </summary>
-    public void ReplaceAllUsesWith(Value from, Value to)
+    internal void ReplaceAllUsesWith(Value from, Value to)
     {
         CheckOwned(from);
         CheckOwned(to);
@@ -229,7 +229,7 @@ public sealed partial class Graph
     }
 
     /// <summary>Renames a value; fails when the name is taken or a subgraph captures the value by name.</summary>
-    public void RenameValue(Value value, string newName)
+    internal void RenameValue(Value value, string newName)
     {
         CheckOwned(value);
         ArgumentException.ThrowIfNullOrEmpty(newName);
@@ -252,7 +252,7 @@ public sealed partial class Graph
     }
 
     /// <summary>Renames a node (names are made unique by the caller's choice; a taken name throws).</summary>
-    public void RenameNode(Node node, string newName)
+    internal void RenameNode(Node node, string newName)
     {
         CheckOwned(node);
         if (node.Name == newName)
@@ -276,7 +276,7 @@ public sealed partial class Graph
     }
 
     /// <summary>Replaces the graph's output list.</summary>
-    public void SetOutputs(IEnumerable<Value> outputs)
+    internal void SetOutputs(IEnumerable<Value> outputs)
     {
         Value[] list = [.. outputs];
         foreach (Value v in list)
@@ -297,7 +297,7 @@ public sealed partial class Graph
     }
 
     /// <summary>Removes a graph input that nothing reads.</summary>
-    public void RemoveInput(Value value)
+    internal void RemoveInput(Value value)
     {
         CheckOwned(value);
         if (!value.IsGraphInput)

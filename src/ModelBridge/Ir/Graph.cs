@@ -1,4 +1,5 @@
 using ModelBridge.OnnxProto;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Ir;
 
@@ -20,6 +21,9 @@ public sealed partial class Graph : IReadOnlyGraph
     private readonly List<Value> _outputs = [];
     private readonly List<Value> _initializers = [];
     private int _deadNodes;
+    private readonly Lock _shapesLock = new();
+    private ShapeInferenceResult? _shapes;
+    private static readonly ShapeInferenceOptions LenientShapes = new() { Lenient = true };
 
     /// <summary>value_info entries as loaded, in file order.</summary>
     internal List<(Value Value, ValueInfoProto Info)> ValueInfoOrder { get; } = [];
@@ -42,10 +46,31 @@ public sealed partial class Graph : IReadOnlyGraph
     public Model? Model { get; internal set; }
 
     /// <summary>Graph name.</summary>
-    public string Name { get; set; }
+    public string Name { get; internal set; }
 
-    /// <summary>Incremented on every edit; lets a pass manager tell whether a pass changed anything.</summary>
+    /// <summary>Incremented on every edit; cached facts (<see cref="Shapes"/>) are recomputed when it moves.</summary>
     public long Version { get; private set; }
+
+    /// <summary>
+    /// Shape facts of the graph as it stands, with default options (no pinned dims), leniently (a
+    /// malformed node's outputs are unknown, see <see cref="ShapeInferenceOptions.Lenient"/>): computed
+    /// on first use after each edit and cached. The graph itself never holds inferred types; see
+    /// <see cref="ShapeInference.Run"/> for other options.
+    /// </summary>
+    public ShapeInferenceResult Shapes
+    {
+        get
+        {
+            lock (_shapesLock)
+            {
+                if (_shapes is null || _shapes.GraphVersion != Version)
+                {
+                    _shapes = ShapeInference.Run(this, LenientShapes);
+                }
+                return _shapes;
+            }
+        }
+    }
 
     /// <summary>The graph as loaded, minus nodes, values and initializers (doc_string, annotations, unknown fields).</summary>
     internal GraphProto? Template { get; }
@@ -79,8 +104,6 @@ public sealed partial class Graph : IReadOnlyGraph
     /// <summary>The node called <paramref name="name"/>, or null (unnamed nodes cannot be found this way).</summary>
     public Node? FindNode(string name) => _nodesByName.GetValueOrDefault(name);
 
-    /// <summary>The constant payload of <paramref name="value"/> when it is a non-overridable initializer.</summary>
-    public static Tensor? TryGetConstant(Value? value) => value is { IsConstant: true } ? value.Initializer : null;
 
     /// <summary>The opset version in force for <paramref name="domain"/>, or null when the model does not import it.</summary>
     public long? OpsetVersion(string domain = "") => Model?.GetOpsetVersion(domain);
@@ -108,4 +131,13 @@ public interface IReadOnlyGraph
 
     /// <summary>Nodes in deterministic topological order.</summary>
     IReadOnlyList<Node> TopologicalOrder();
+
+    /// <summary>
+    /// Shape facts of the graph as it stands (recomputed after edits). Inside a pipeline they are
+    /// inferred with the conversion's pinned dims.
+    /// </summary>
+    ShapeInferenceResult Shapes { get; }
+
+    /// <summary>The live node called <paramref name="name"/>, or null.</summary>
+    Node? FindNode(string name);
 }

@@ -16,14 +16,20 @@ namespace ModelBridge.Ir;
 public static class GraphPrinter
 {
     /// <summary>Prints <paramref name="graph"/> in topological order.</summary>
-    public static string Print(Graph graph)
+    /// <param name="graph">The graph.</param>
+    /// <param name="shapes">
+    /// Shape facts to show for the inputs and outputs; when null, their declared types are shown (<c>?</c>
+    /// where none is declared).
+    /// </param>
+    public static string Print(Graph graph, Shapes.ShapeInferenceResult? shapes = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        string TypeOf(Value v) => (shapes is null ? v.DeclaredType : shapes.TypeOf(v))?.ToString() ?? "?";
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"graph {graph.Name} (opset {graph.OpsetVersion("")?.ToString(CultureInfo.InvariantCulture) ?? "?"})\n");
         foreach (Value v in graph.Inputs.Where(v => v.Initializer is null))
         {
-            sb.Append(CultureInfo.InvariantCulture, $"  input  %{v.Name}: {v.Type?.ToString() ?? "?"}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  input  %{v.Name}: {TypeOf(v)}\n");
         }
         foreach (Value v in graph.Initializers.OrderBy(v => v.Name, StringComparer.Ordinal))
         {
@@ -40,7 +46,7 @@ public static class GraphPrinter
         }
         foreach (Value v in graph.Outputs)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"  output %{v.Name}: {v.Type?.ToString() ?? "?"}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  output %{v.Name}: {TypeOf(v)}\n");
         }
         return sb.ToString();
     }

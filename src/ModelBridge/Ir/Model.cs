@@ -242,9 +242,9 @@ public sealed class Model : IDisposable
         clone.Graph = OnnxImporter.ImportGraph(clone, g, [.. Graph.Initializers.Select(v => (v.Name, v.Initializer!))]);
         foreach (Value v in Graph.Values)
         {
-            if (v.Type is not null && clone.Graph.FindValue(v.Name) is { } cv)
+            if (v.DeclaredType is not null && clone.Graph.FindValue(v.Name) is { } cv)
             {
-                cv.Type = v.Type;
+                cv.DeclaredType = v.DeclaredType;
             }
         }
         return clone;

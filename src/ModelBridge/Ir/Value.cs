@@ -18,6 +18,7 @@ public readonly record struct Use(Node Node, int InputIndex)
 public sealed class Value
 {
     internal readonly List<Use> UseList = [];
+    private TensorType? _type;
 
     internal Value(Graph graph, string name)
     {
@@ -31,8 +32,20 @@ public sealed class Value
     /// <summary>The value's name, unique in its graph.</summary>
     public string Name { get; internal set; }
 
-    /// <summary>Element type and shape, when known.</summary>
-    public TensorType? Type { get; set; }
+    /// <summary>
+    /// The declared element type and shape, when known: as the file declared it (graph input or output,
+    /// value_info, initializer payload) or as a pass declared it. Inferred types are facts, not IR
+    /// state: ask <see cref="Ir.Graph.Shapes"/> or <see cref="Shapes.ShapeInference.Run"/>.
+    /// </summary>
+    public TensorType? DeclaredType
+    {
+        get => _type;
+        internal set
+        {
+            _type = value;
+            Graph.MarkChanged();
+        }
+    }
 
     /// <summary>The node whose output this is, or null for inputs, initializers and dangling names.</summary>
     public Node? Producer { get; internal set; }
@@ -52,8 +65,8 @@ public sealed class Value
     /// <summary>True when the value is listed among the graph's outputs.</summary>
     public bool IsGraphOutput { get; internal set; }
 
-    /// <summary>True when the value is an initializer that is not also a graph input (so it cannot be overridden).</summary>
-    public bool IsConstant => Initializer is not null && !IsGraphInput;
+    /// <summary>True when the value is constant: a non-overridable initializer or a <c>Constant</c> node's output (see <see cref="Constants"/>).</summary>
+    public bool IsConstant => Constants.IsConstant(this);
 
     /// <summary>The graph-input or value_info entry as loaded, written back as is while the type agrees with it.</summary>
     internal ValueInfoProto? Info { get; set; }
@@ -62,5 +75,5 @@ public sealed class Value
     internal ValueInfoProto? OutputInfo { get; set; }
 
     /// <inheritdoc/>
-    public override string ToString() => Type is null ? Name : $"{Name}: {Type}";
+    public override string ToString() => DeclaredType is null ? Name : $"{Name}: {DeclaredType}";
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using ModelBridge.Errors;
 using ModelBridge.Ir;
 using ModelBridge.OnnxProto;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Onnx;
 
@@ -41,13 +42,15 @@ internal static class OnnxExporter
         {
             gp.Initializer.Add(external?.Place(v) ?? v.Initializer!.ToProto(v.Name));
         }
+        // With WriteInferredShapes the interface declares the inferred types too (pinned dims included).
+        ShapeInferenceResult? shapes = options.WriteInferredShapes ? options.Shapes ?? graph.Shapes : null;
         foreach (Value v in graph.Inputs)
         {
-            gp.Input.Add(ExportInfo(v, v.Info));
+            gp.Input.Add(ExportInfo(v, v.Info, shapes?.TypeOf(v) ?? v.DeclaredType));
         }
         foreach (Value v in graph.Outputs)
         {
-            gp.Output.Add(ExportInfo(v, v.OutputInfo));
+            gp.Output.Add(ExportInfo(v, v.OutputInfo, shapes?.TypeOf(v) ?? v.DeclaredType));
         }
         var written = new HashSet<Value>();
         foreach (var (v, info) in graph.ValueInfoOrder)
@@ -59,15 +62,15 @@ internal static class OnnxExporter
             written.Add(v);
             gp.ValueInfo.Add(ExportInfo(v, info));
         }
-        if (options.WriteInferredShapes)
+        if (shapes is not null)
         {
             foreach (Node n in order)
             {
                 foreach (Value? o in n.Outputs)
                 {
-                    if (o?.Type is not null && !o.IsGraphOutput && written.Add(o))
+                    if (o is not null && shapes.TypeOf(o) is { } inferred && !o.IsGraphOutput && written.Add(o))
                     {
-                        gp.ValueInfo.Add(ExportInfo(o, null));
+                        gp.ValueInfo.Add(ExportInfo(o, null, inferred));
                     }
                 }
             }
@@ -109,9 +112,11 @@ internal static class OnnxExporter
         return p;
     }
 
-    private static ValueInfoProto ExportInfo(Value v, ValueInfoProto? loaded)
+    private static ValueInfoProto ExportInfo(Value v, ValueInfoProto? loaded) => ExportInfo(v, loaded, v.DeclaredType);
+
+    private static ValueInfoProto ExportInfo(Value v, ValueInfoProto? loaded, TensorType? declared)
     {
-        if (loaded is not null && (v.Type is null || Equals(OnnxImporter.TypeFromProto(loaded.Type), v.Type)))
+        if (loaded is not null && (declared is null || Equals(OnnxImporter.TypeFromProto(loaded.Type), declared)))
         {
             if (loaded.Name == v.Name)
             {
@@ -130,7 +135,7 @@ internal static class OnnxExporter
             }
             p.MetadataProps.Add(loaded.MetadataProps);
         }
-        if (v.Type is { } type)
+        if (declared is { } type)
         {
             p.Type = TypeToProto(type);
         }

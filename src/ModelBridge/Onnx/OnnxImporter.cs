@@ -53,7 +53,7 @@ internal static class OnnxImporter
                 ThrowHelper.InvalidModel($"Initializer '{name}' is declared twice.");
             }
             graph.RegisterInitializer(v, t);
-            v.Type ??= new TensorType(t.DataType, TensorShape.Of([.. t.Dims]));
+            v.DeclaredType ??= new TensorType(t.DataType, TensorShape.Of([.. t.Dims]));
         }
         foreach (NodeProto np in gp.Node)
         {
@@ -146,7 +146,7 @@ internal static class OnnxImporter
         }
         TensorType? declared = TypeFromProto(vi.Type);
         CheckDeclaredShape(vi.Name, declared);
-        v.Type ??= declared;
+        v.DeclaredType ??= declared;
     }
 
     /// <summary>A declared dimension must be non-negative, and the declared element count must fit in 64 bits.</summary>

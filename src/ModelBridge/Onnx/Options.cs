@@ -19,6 +19,12 @@ public sealed record SaveOptions
     /// <summary>Write the inferred type of every intermediate value into value_info.</summary>
     public bool WriteInferredShapes { get; init; }
 
+    /// <summary>
+    /// The shape facts <see cref="WriteInferredShapes"/> writes (e.g. inferred with pinned dims); inferred
+    /// with default options when null.
+    /// </summary>
+    public Shapes.ShapeInferenceResult? Shapes { get; init; }
+
     /// <summary>Store large initializers in a side file (needed past protobuf's 2 GiB limit).</summary>
     public ExternalDataOptions? ExternalData { get; init; }
 

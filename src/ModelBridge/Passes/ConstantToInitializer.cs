@@ -43,30 +43,10 @@ public sealed class ConstantToInitializer : RewritePattern<ConstantToInitializer
         {
             return MatchResult.Fail($"'{output.Name}' is captured by a subgraph");
         }
-        Tensor? t = root.GetTensor("value");
-        if (t is null && root.HasAttribute("value_float"))
-        {
-            t = Tensor.Create<float>([], [root.GetFloat("value_float", 0)]);
-        }
-        if (t is null && root.GetFloats("value_floats") is { } fs)
-        {
-            t = Tensor.Create<float>([fs.Length], fs);
-        }
-        if (t is null && root.HasAttribute("value_int"))
-        {
-            t = Tensor.Create<long>([], [root.GetInt("value_int")]);
-        }
-        if (t is null && root.GetInts("value_ints") is { } ints)
-        {
-            t = Tensor.Create<long>([ints.Length], ints);
-        }
+        Tensor? t = Constants.OfConstantNode(root);
         if (t is null)
         {
             return MatchResult.Fail("sparse or string constants are kept as nodes");
-        }
-        if (t.DataType == DataType.String)
-        {
-            return MatchResult.Fail("string constants are kept as nodes");
         }
         return new Found(root, t);
     }

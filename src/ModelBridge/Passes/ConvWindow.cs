@@ -1,5 +1,6 @@
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Passes;
 
@@ -31,16 +32,16 @@ internal sealed record ConvWindow(string AutoPad, long[] Kernel, long[] Strides,
     public bool IsSymmetric => Enumerable.Range(0, Spatial).All(i => Begin(i) == End(i));
 
     /// <summary>Reads the window of a Conv, ConvTranspose, MaxPool or AveragePool, or says why it cannot.</summary>
-    public static (ConvWindow? Window, string? Reason) TryRead(Node node)
+    public static (ConvWindow? Window, string? Reason) TryRead(Node node, ShapeInferenceResult shapes)
     {
         long[]? kernel = node.GetInts("kernel_shape");
         if (kernel is null && node.OpType is "Conv" or "ConvTranspose")
         {
-            if (Graph.TryGetConstant(node.Input(1)) is { } w && w.Dims.Length >= 3)
+            if (Constants.Of(node.Input(1)) is { } w && w.Dims.Length >= 3)
             {
                 kernel = [.. w.Dims.Skip(2)];
             }
-            else if (Patterns.StaticShape(node.Input(1)) is { Length: >= 3 } wd)
+            else if (shapes.StaticDimsOf(node.Input(1)) is { Length: >= 3 } wd)
             {
                 kernel = wd[2..];
             }
@@ -66,8 +67,12 @@ internal sealed record ConvWindow(string AutoPad, long[] Kernel, long[] Strides,
     }
 
     /// <summary>The static spatial dims of <paramref name="v"/> (rank must be 2 + <see cref="Spatial"/>).</summary>
-    public long[]? SpatialDims(Value? v) =>
-        Patterns.StaticShape(v) is { } d && d.Length == Spatial + 2 ? d[2..] : null;
+    public static long[]? SpatialDims(ShapeInferenceResult shapes, Value? v, int spatial) =>
+        shapes.StaticDimsOf(v) is { } d && d.Length == spatial + 2 ? d[2..] : null;
+
+    /// <summary>The static spatial dims of <paramref name="v"/> (rank must be 2 + <see cref="Spatial"/>).</summary>
+    public long[]? SpatialDims(ShapeInferenceResult shapes, Value? v) =>
+        shapes.StaticDimsOf(v) is { } d && d.Length == Spatial + 2 ? d[2..] : null;
 
     /// <summary>
     /// The output spatial dims of a Conv or floor-mode pool over input spatial dims
@@ -94,8 +99,8 @@ internal sealed record ConvWindow(string AutoPad, long[] Kernel, long[] Strides,
     }
 
     /// <summary>The output spatial dims of a Conv: from its output's type, else computed from its input's.</summary>
-    public long[]? ConvOutputSpatial(Node conv) =>
-        SpatialDims(conv.Output(0)) ?? (SpatialDims(conv.Input(0)) is { } input ? OutputSpatial(input) : null);
+    public long[]? ConvOutputSpatial(ShapeInferenceResult shapes, Node conv) =>
+        SpatialDims(shapes, conv.Output(0)) ?? (SpatialDims(shapes, conv.Input(0)) is { } input ? OutputSpatial(input) : null);
 
     /// <summary>The node's attributes with <paramref name="replace"/> substituted and <paramref name="drop"/> removed.</summary>
     public static List<AttributeValue> With(Node node, IEnumerable<AttributeValue> replace, params string[] drop)

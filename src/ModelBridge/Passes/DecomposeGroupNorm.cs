@@ -61,7 +61,7 @@ public sealed class DecomposeGroupNorm : RewritePattern<DecomposeGroupNorm.Found
     /// <inheritdoc/>
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
-        if (Patterns.StaticShape(root.Input(0)) is not { Length: >= 3 } shape)
+        if (graph.Shapes.StaticDimsOf(root.Input(0)) is not { Length: >= 3 } shape)
         {
             return MatchResult.Fail("x's shape is not static (pin symbolic dims and run shape inference)");
         }

@@ -45,7 +45,7 @@ public sealed class EliminateDropout : RewritePattern<EliminateDropout.Found>
         }
         if (root.Input(2) is { } training)
         {
-            if (Graph.TryGetConstant(training) is not { } t || !DataTypes.IsConvertible(t.DataType) || t.ToInt64Array().Any(v => v != 0))
+            if (Constants.Of(training) is not { } t || !DataTypes.IsConvertible(t.DataType) || t.ToInt64Array().Any(v => v != 0))
             {
                 return MatchResult.Fail("training_mode is not a constant false");
             }

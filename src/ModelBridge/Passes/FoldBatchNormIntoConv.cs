@@ -56,11 +56,11 @@ public sealed class FoldBatchNormIntoConv : RewritePattern<FoldBatchNormIntoConv
         {
             return MatchResult.Fail(reason!);
         }
-        if (Graph.TryGetConstant(producer.Input(1)) is not { DataType: DataType.Float } w)
+        if (Constants.Of(producer.Input(1)) is not { DataType: DataType.Float } w)
         {
             return MatchResult.Fail($"{producer.OpType} weight is not a constant float initializer");
         }
-        if (producer.Input(2) is { } b && Graph.TryGetConstant(b) is not { DataType: DataType.Float })
+        if (producer.Input(2) is { } b && Constants.Of(b) is not { DataType: DataType.Float })
         {
             return MatchResult.Fail($"{producer.OpType} bias is not a constant float initializer");
         }
@@ -73,7 +73,7 @@ public sealed class FoldBatchNormIntoConv : RewritePattern<FoldBatchNormIntoConv
         {
             return MatchResult.Fail($"BN has {p.Scale.Length} channels but {producer.OpType} produces {outChannels}");
         }
-        long? biasCount = Graph.TryGetConstant(producer.Input(2))?.ElementCount;
+        long? biasCount = Constants.Of(producer.Input(2))?.ElementCount;
         if (producer.OpType == "Gemm" && biasCount is long cCount && cCount != 1 && cCount != outChannels)
         {
             return MatchResult.Fail("Gemm C must be a scalar or one value per output column to fold");
@@ -116,7 +116,7 @@ public sealed class FoldBatchNormIntoConv : RewritePattern<FoldBatchNormIntoConv
     protected override void Rewrite(GraphRewriter rewriter, Found match)
     {
         Node prod = match.Producer;
-        Tensor w = Graph.TryGetConstant(prod.Input(1))!;
+        Tensor w = Constants.Of(prod.Input(1))!;
         float[] wd = w.ToFloatArray();
         double[] s = match.Parameters.Scale, t = match.Parameters.Shift;
         int outC = s.Length;

@@ -43,7 +43,7 @@ public sealed class FoldConstants : GraphPass
     protected override int Run(GraphRewriter rewriter, CancellationToken cancellationToken)
     {
         Graph g = rewriter.Graph;
-        ShapeInferenceResult shapes = ShapeInference.Run(g);
+        ShapeInferenceResult shapes = rewriter.Shapes;
         int folded = 0;
         foreach (Node n in g.TopologicalOrder())
         {
@@ -57,11 +57,11 @@ public sealed class FoldConstants : GraphPass
             {
                 continue;
             }
-            if (output.Type?.Shape is not { } shape || !shape.TryGetStatic(out long[] dims) || (shape.ElementCount ?? long.MaxValue) > MaxElements)
+            if (shapes.TypeOf(output) is not { Shape: { } shape } type || !shape.TryGetStatic(out long[] dims) || (shape.ElementCount ?? long.MaxValue) > MaxElements)
             {
                 continue;
             }
-            Tensor? value = Evaluate(n, output.Type.ElementType, dims, shapes);
+            Tensor? value = Evaluate(n, type.ElementType, dims, shapes);
             if (value is null)
             {
                 continue;

@@ -76,7 +76,7 @@ public sealed class FoldPadIntoConv : RewritePattern<FoldPadIntoConv.Found>
         {
             return MatchResult.Fail(reason!);
         }
-        var (w, why) = ConvWindow.TryRead(consumer);
+        var (w, why) = ConvWindow.TryRead(consumer, graph.Shapes);
         if (w is null)
         {
             return MatchResult.Fail(why!);

@@ -24,7 +24,7 @@ namespace ModelBridge.Passes;
 /// <see cref="EliminateIdentity"/> first). A Swish tail (Sigmoid·Mul) after the Add is left in
 /// place: it reads the fused output. The InstanceNormalization's scale must be all ones and its
 /// bias all zeros. The model's default opset is raised to 21 when lower (see
-/// <see cref="OpsetUpgrade"/>); the pass does not apply when that is impossible.
+/// <see cref="UpgradeOpset"/>); the pass does not apply when that is impossible.
 /// Formula: y[n,c] = (x[n,c] − μ[n,g(c)]) / √(σ²[n,g(c)] + ε) · w[c] + b[c], with μ, σ² over the
 /// group's channels and spatial positions. Numerics: approximate (the fused kernel reduces in a
 /// different order).
@@ -127,12 +127,12 @@ public sealed class FuseGroupNorm : RewritePattern<FuseGroupNorm.Found>
                 nodes.Add(shapeNode);
             }
         }
-        else if (Patterns.ConstInts(restore) is not { } restoreShape || Patterns.StaticShape(x) is not { } xs || !restoreShape.SequenceEqual(xs))
+        else if (Patterns.ConstInts(restore) is not { } restoreShape || graph.Shapes.StaticDimsOf(x) is not { } xs || !restoreShape.SequenceEqual(xs))
         {
             return MatchResult.Fail("the restoring Reshape's shape is neither Shape(x) nor x's static shape");
         }
-        int? rank = x.Type?.Shape?.Rank;
-        long? channels = x.Type?.Shape is { Rank: >= 2 } s && s.Dims[1].Value is long c ? c : null;
+        int? rank = graph.Shapes.RankOf(x);
+        long? channels = graph.Shapes.ShapeOf(x) is { Rank: >= 2 } s && s.Dims[1].Value is long c ? c : null;
         // Optional affine tail: Mul(w) then Add(b), constants on either side.
         Value output = root.Outputs[0]!;
         float[]? scale = null, bias = null;
@@ -161,16 +161,16 @@ public sealed class FuseGroupNorm : RewritePattern<FuseGroupNorm.Found>
         {
             return MatchResult.Fail($"{cTotal} channels do not split into {groups} groups");
         }
-        if (groupShape[0] != 0 && (Patterns.StaticShape(x) is not { } xDims || groupShape[0] != xDims[0]))
+        if (groupShape[0] != 0 && (graph.Shapes.StaticDimsOf(x) is not { } xDims || groupShape[0] != xDims[0]))
         {
             return MatchResult.Fail($"the grouping Reshape's first dim {groupShape[0]} is neither 0 nor the batch size");
         }
-        if (groupShape[2] != -1 && (Patterns.StaticShape(x) is not { } xd || groupShape[2] != xd.Skip(1).Aggregate(1L, (a, b) => a * b) / groups))
+        if (groupShape[2] != -1 && (graph.Shapes.StaticDimsOf(x) is not { } xd || groupShape[2] != xd.Skip(1).Aggregate(1L, (a, b) => a * b) / groups))
         {
             return MatchResult.Fail($"the grouping Reshape's last dim {groupShape[2]} is neither -1 nor C/G·spatial");
         }
-        if (graph.OpsetVersion("") is long opset && opset < RequiredOpset && x.Graph.Model is { } model
-            && OpsetUpgrade.Obstacles(model.Graph, RequiredOpset) is { Count: > 0 } obstacles)
+        if (graph.OpsetVersion("") is long opset && opset < RequiredOpset
+            && UpgradeOpset.Obstacles(graph, RequiredOpset) is { Count: > 0 } obstacles)
         {
             return MatchResult.Fail($"GroupNormalization needs opset {RequiredOpset}: {obstacles[0]}");
         }
@@ -181,7 +181,7 @@ public sealed class FuseGroupNorm : RewritePattern<FuseGroupNorm.Found>
 
     private static (long? Channels, int? Rank) Infer(long? channels, int? rank, Value weight)
     {
-        if (Graph.TryGetConstant(weight) is not { } t || t.ElementCount <= 1)
+        if (Constants.Of(weight) is not { } t || t.ElementCount <= 1)
         {
             return (channels, rank);
         }
@@ -243,9 +243,9 @@ public sealed class FuseGroupNorm : RewritePattern<FuseGroupNorm.Found>
     /// <inheritdoc/>
     protected override void Rewrite(GraphRewriter rewriter, Found match)
     {
-        if (rewriter.Graph.Model is { } model && (model.GetOpsetVersion("") ?? RequiredOpset) < RequiredOpset)
+        if (rewriter.Graph.Model is not null && (rewriter.Graph.OpsetVersion("") ?? RequiredOpset) < RequiredOpset)
         {
-            OpsetUpgrade.Apply(model, RequiredOpset);
+            UpgradeOpset.Apply(rewriter, RequiredOpset);
         }
         long c = match.Scale.Length;
         Value scale = rewriter.CreateInitializer("scale", Tensor.Create<float>([c], match.Scale));
@@ -253,7 +253,6 @@ public sealed class FuseGroupNorm : RewritePattern<FuseGroupNorm.Found>
         Node gn = rewriter.CreateNode("GroupNormalization", [match.Input, scale, bias], "fused",
             attributes: [Attr.Int("num_groups", match.Groups), Attr.Float("epsilon", match.Epsilon)],
             derivedFrom: [match.Input], placeAfter: match.Output.Producer);
-        gn.Outputs[0]!.Type = match.Output.Type;
         rewriter.Replace(match.Output, gn.Outputs[0]!);
         rewriter.EraseIfUnused(match.Nodes);
     }

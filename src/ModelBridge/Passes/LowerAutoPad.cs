@@ -58,7 +58,7 @@ public sealed class LowerAutoPad : RewritePattern<LowerAutoPad.Found>
     /// <inheritdoc/>
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
-        var (w, reason) = ConvWindow.TryRead(root);
+        var (w, reason) = ConvWindow.TryRead(root, graph.Shapes);
         if (w is null)
         {
             return MatchResult.Fail(reason!);
@@ -85,7 +85,7 @@ public sealed class LowerAutoPad : RewritePattern<LowerAutoPad.Found>
         {
             return MatchResult.Fail("ConvTranspose with output_shape is not lowered");
         }
-        if (w.SpatialDims(root.Input(0)) is not { } input)
+        if (w.SpatialDims(graph.Shapes, root.Input(0)) is not { } input)
         {
             return MatchResult.Fail("the input's spatial dims are not static (pin symbolic dims and run shape inference)");
         }

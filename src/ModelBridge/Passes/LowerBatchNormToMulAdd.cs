@@ -39,7 +39,7 @@ public sealed class LowerBatchNormToMulAdd : RewritePattern<LowerBatchNormToMulA
     /// <inheritdoc/>
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
-        if (root.Input(0)?.Type?.Shape is not { Rank: >= 2 } shape)
+        if (graph.Shapes.ShapeOf(root.Input(0)) is not { Rank: >= 2 } shape)
         {
             return MatchResult.Fail("the input's rank is unknown (run shape inference first)");
         }

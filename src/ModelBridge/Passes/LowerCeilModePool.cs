@@ -62,7 +62,7 @@ public sealed class LowerCeilModePool : RewritePattern<LowerCeilModePool.Found>
         {
             return MatchResult.Fail("ceil_mode is 0");
         }
-        var (w, reason) = ConvWindow.TryRead(root);
+        var (w, reason) = ConvWindow.TryRead(root, graph.Shapes);
         if (w is null)
         {
             return MatchResult.Fail(reason!);
@@ -75,7 +75,7 @@ public sealed class LowerCeilModePool : RewritePattern<LowerCeilModePool.Found>
         {
             return MatchResult.Fail("the Indices output is used");
         }
-        if (w.SpatialDims(root.Input(0)) is not { } input)
+        if (w.SpatialDims(graph.Shapes, root.Input(0)) is not { } input)
         {
             return MatchResult.Fail("the input's spatial dims are not static (run shape inference)");
         }

@@ -54,11 +54,11 @@ public sealed class LowerConv1x1ToGemm : RewritePattern<LowerConv1x1ToGemm.Found
         {
             return MatchResult.Fail("group ≠ 1");
         }
-        if (Graph.TryGetConstant(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w || w.Dims.Skip(2).Any(k => k != 1))
+        if (Constants.Of(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w || w.Dims.Skip(2).Any(k => k != 1))
         {
             return MatchResult.Fail("the weight is not a constant float 1×1 kernel");
         }
-        var (window, reason) = ConvWindow.TryRead(root);
+        var (window, reason) = ConvWindow.TryRead(root, graph.Shapes);
         if (window is null)
         {
             return MatchResult.Fail(reason!);
@@ -67,7 +67,7 @@ public sealed class LowerConv1x1ToGemm : RewritePattern<LowerConv1x1ToGemm.Found
         {
             return MatchResult.Fail("the 1×1 Conv strides or pads");
         }
-        if (Patterns.StaticShape(root.Input(0)) is not { } shape || shape.Length != w.Dims.Length)
+        if (graph.Shapes.StaticDimsOf(root.Input(0)) is not { } shape || shape.Length != w.Dims.Length)
         {
             return MatchResult.Fail("x's shape is not static (pin the batch dim and run shape inference)");
         }
@@ -75,7 +75,7 @@ public sealed class LowerConv1x1ToGemm : RewritePattern<LowerConv1x1ToGemm.Found
         {
             return MatchResult.Fail($"batch is {shape[0]}, not 1");
         }
-        if (root.Input(2) is { } b && Graph.TryGetConstant(b) is not { DataType: DataType.Float })
+        if (root.Input(2) is { } b && Constants.Of(b) is not { DataType: DataType.Float })
         {
             return MatchResult.Fail("the bias is not constant");
         }
@@ -93,7 +93,7 @@ public sealed class LowerConv1x1ToGemm : RewritePattern<LowerConv1x1ToGemm.Found
         Value xr = rewriter.CreateNode("Reshape", [x, flat], "flatten", derivedFrom: [x], placeAfter: conv).Outputs[0]!;
         Value w = rewriter.CreateInitializer("weight", Tensor.FromBytes(DataType.Float, [co, ci], match.Weight.Data));
         Value product = conv.Input(2) is { } bias
-            ? rewriter.CreateNode("Gemm", [w, xr, rewriter.CreateInitializer("bias", Tensor.FromBytes(DataType.Float, [co, 1], Graph.TryGetConstant(bias)!.Data))],
+            ? rewriter.CreateNode("Gemm", [w, xr, rewriter.CreateInitializer("bias", Tensor.FromBytes(DataType.Float, [co, 1], Constants.Of(bias)!.Data))],
                 "gemm", derivedFrom: [x], placeAfter: conv).Outputs[0]!
             : rewriter.CreateNode("MatMul", [w, xr], "matmul", derivedFrom: [x], placeAfter: conv).Outputs[0]!;
         long[] outShape = [1, co, .. match.Shape.Skip(2)];

@@ -1,6 +1,7 @@
 using MathNet.Numerics.LinearAlgebra;
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Passes;
 
@@ -14,7 +15,7 @@ namespace ModelBridge.Passes;
 /// <param name="ParametersBefore">Weight and bias elements before.</param>
 /// <param name="ParametersAfter">Weight and bias elements after.</param>
 public sealed record SeparableReport(string Node, int Rank, int FullRank, double WeightError,
-    long? MacsBefore, long? MacsAfter, long ParametersBefore, long ParametersAfter);
+    long? MacsBefore, long? MacsAfter, long ParametersBefore, long ParametersAfter) : PassNote(Node);
 
 /// <summary>
 /// Factors selected K×K convolutions into a depthwise K×K convolution followed by a 1×1
@@ -43,7 +44,7 @@ public sealed record SeparableReport(string Node, int Rank, int FullRank, double
 /// √(Σ_c Σ_{j≥r} σ_{c,j}²) / ‖W‖_F ≤ <see cref="ErrorBudget"/>. r = min(Co, k²) is exact up to
 /// float error; smaller r trades accuracy for MACs. Full rank costs more MACs than the original
 /// (the 1×1 conv alone has Co·Ci·k² of them), so savings need a budget that lets r fall well below k².
-/// Each rewrite appends a <see cref="SeparableReport"/> to <see cref="Reports"/>.
+/// Each rewrite records a <see cref="SeparableReport"/> in its pass statistics (<see cref="PassStatistics.Notes"/>).
 /// </para>
 /// <para>
 /// Numerics: approximate with rtol = atol = max(E, 1e-5). This is a scale relation, not a
@@ -55,7 +56,6 @@ public sealed record SeparableReport(string Node, int Rank, int FullRank, double
 /// </remarks>
 public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.Found>
 {
-    private readonly List<SeparableReport> _reports = [];
 
     /// <summary>Creates the pass.</summary>
     /// <param name="scope">Convolutions whose node name contains this string are lowered (e.g. <c>/fpn/</c>; empty for all).</param>
@@ -78,8 +78,6 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
     /// <summary>E, the relative Frobenius error allowed per convolution weight.</summary>
     public double ErrorBudget { get; }
 
-    /// <summary>One entry per convolution rewritten, in rewrite order (accumulates over runs).</summary>
-    public IReadOnlyList<SeparableReport> Reports => _reports;
 
     /// <summary>A convolution and its factors.</summary>
     /// <param name="Conv">The Conv.</param>
@@ -111,7 +109,7 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
         {
             return MatchResult.Fail("group ≠ 1");
         }
-        if (Graph.TryGetConstant(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w)
+        if (Constants.Of(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w)
         {
             return MatchResult.Fail("the weight is not a constant float tensor");
         }
@@ -124,10 +122,10 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
         {
             return MatchResult.Fail("the bias is not constant");
         }
-        return Factor(root, w, kernel);
+        return Factor(root, w, kernel, graph.Shapes);
     }
 
-    private Found Factor(Node conv, Tensor w, long kernel)
+    private Found Factor(Node conv, Tensor w, long kernel, ShapeInferenceResult shapes)
     {
         int co = (int)w.Dims[0], ci = (int)w.Dims[1], k2 = (int)kernel;
         int full = Math.Min(co, k2);
@@ -189,7 +187,7 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
         }
         double error = ReconstructionError(wd, depthwise, pointwise, co, ci, k2, rank, total);
         long[] spatialOnes = [.. Enumerable.Repeat(1L, w.Dims.Length - 2)];
-        long? outputPixels = ConvWindow.TryRead(conv).Window?.ConvOutputSpatial(conv) is { } yd ? yd.Aggregate(1L, (a, b) => a * b) : null;
+        long? outputPixels = ConvWindow.TryRead(conv, shapes).Window?.ConvOutputSpatial(shapes, conv) is { } yd ? yd.Aggregate(1L, (a, b) => a * b) : null;
         long bias = conv.Input(2) is null ? 0 : co;
         var report = new SeparableReport(conv.Name, rank, full, error,
             outputPixels * co * ci * k2,
@@ -239,6 +237,6 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
             attributes: [Attr.Ints("kernel_shape", [.. match.Pointwise.Dims.Skip(2)])], derivedFrom: [x], placeAfter: conv);
         rewriter.Replace(conv.Outputs[0]!, pw.Outputs[0]!);
         rewriter.EraseIfUnused([conv]);
-        _reports.Add(match.Report);
+        rewriter.Note(match.Report);
     }
 }

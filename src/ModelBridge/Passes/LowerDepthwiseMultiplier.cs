@@ -70,7 +70,7 @@ public sealed class LowerDepthwiseMultiplier : RewritePattern<LowerDepthwiseMult
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
         long group = root.GetInt("group", 1);
-        if (Graph.TryGetConstant(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w)
+        if (Constants.Of(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w)
         {
             return MatchResult.Fail("the weight is not a constant float tensor");
         }
@@ -91,8 +91,8 @@ public sealed class LowerDepthwiseMultiplier : RewritePattern<LowerDepthwiseMult
         Value y = root.Outputs[0]!;
         if (!IntoPointwise)
         {
-            var (own, why) = ConvWindow.TryRead(root);
-            if (own?.ConvOutputSpatial(root) is not { } spatial)
+            var (own, why) = ConvWindow.TryRead(root, graph.Shapes);
+            if (own?.ConvOutputSpatial(graph.Shapes, root) is not { } spatial)
             {
                 return MatchResult.Fail(why ?? "the output's spatial dims are not static (run shape inference)");
             }
@@ -102,12 +102,12 @@ public sealed class LowerDepthwiseMultiplier : RewritePattern<LowerDepthwiseMult
         {
             return MatchResult.Fail("the output's only reader is not a Conv");
         }
-        if (pw.GetInt("group", 1) != 1 || Graph.TryGetConstant(pw.Input(1)) is not { DataType: DataType.Float } pwW
+        if (pw.GetInt("group", 1) != 1 || Constants.Of(pw.Input(1)) is not { DataType: DataType.Float } pwW
             || pwW.Dims.Skip(2).Any(k => k != 1))
         {
             return MatchResult.Fail("the reader is not a 1×1, group-1 Conv with a constant weight");
         }
-        var (window, reason) = ConvWindow.TryRead(pw);
+        var (window, reason) = ConvWindow.TryRead(pw, graph.Shapes);
         if (window is null || window.AutoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER")
             || window.Pads.Any(p => p != 0) || window.Strides.Any(s => s != 1))
         {
@@ -166,7 +166,7 @@ public sealed class LowerDepthwiseMultiplier : RewritePattern<LowerDepthwiseMult
     /// <summary>P'[:, j·C + c] = P[:, c·M + j]: the pointwise conv reads the concatenation's channel order.</summary>
     private static void RewritePointwise(GraphRewriter rewriter, Found m, Node pw, Value concatenated)
     {
-        Tensor pwW = Graph.TryGetConstant(pw.Inputs[1])!;
+        Tensor pwW = Constants.Of(pw.Inputs[1])!;
         long co = pwW.Dims[0], ci = pwW.Dims[1];
         ReadOnlySpan<float> p = pwW.AsSpan<float>();
         var permuted = new float[p.Length];

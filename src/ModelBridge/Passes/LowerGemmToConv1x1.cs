@@ -55,11 +55,11 @@ public sealed class LowerGemmToConv1x1 : RewritePattern<LowerGemmToConv1x1.Found
         {
             return MatchResult.Fail("alpha, beta must be 1 and transA 0");
         }
-        if (Patterns.StaticShape(root.Input(0)) is not [long n, long k])
+        if (graph.Shapes.StaticDimsOf(root.Input(0)) is not [long n, long k])
         {
             return MatchResult.Fail("A's shape is not static [N, K]");
         }
-        if (Graph.TryGetConstant(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: 2 } b)
+        if (Constants.Of(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: 2 } b)
         {
             return MatchResult.Fail("B is not a constant float matrix");
         }
@@ -81,7 +81,7 @@ public sealed class LowerGemmToConv1x1 : RewritePattern<LowerGemmToConv1x1.Found
         float[]? bias = null;
         if (root.Input(2) is { } c)
         {
-            if (Graph.TryGetConstant(c) is not { DataType: DataType.Float } ct || ct.Dims.Length > 2 || (ct.Dims.Length == 2 && ct.Dims[0] != 1))
+            if (Constants.Of(c) is not { DataType: DataType.Float } ct || ct.Dims.Length > 2 || (ct.Dims.Length == 2 && ct.Dims[0] != 1))
             {
                 return MatchResult.Fail("C is not a constant of shape [M], [1, M] or a scalar");
             }

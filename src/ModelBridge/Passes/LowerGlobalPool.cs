@@ -43,7 +43,7 @@ public sealed class LowerGlobalPool : RewritePattern<Node>
     /// <inheritdoc/>
     protected override MatchResult<Node> Match(IReadOnlyGraph graph, Node root)
     {
-        if (root.Input(0)?.Type?.Shape is not { Rank: >= 3 })
+        if (graph.Shapes.RankOf(root.Input(0)) is not >= 3)
         {
             return MatchResult.Fail("the input's rank is unknown or below 3 (run shape inference)");
         }
@@ -54,7 +54,7 @@ public sealed class LowerGlobalPool : RewritePattern<Node>
     protected override void Rewrite(GraphRewriter rewriter, Node match)
     {
         Value x = match.Inputs[0]!;
-        int rank = x.Type!.Shape!.Rank;
+        int rank = rewriter.Shapes.RankOf(x)!.Value;
         long[] axes = [.. Enumerable.Range(2, rank - 2).Select(a => (long)a)];
         string op = match.OpType == "GlobalAveragePool" ? "ReduceMean" : "ReduceMax";
         bool axesAsInput = (rewriter.Graph.OpsetVersion("") ?? 18) >= 18;

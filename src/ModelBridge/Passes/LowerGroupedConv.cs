@@ -58,7 +58,7 @@ public sealed class LowerGroupedConv : RewritePattern<LowerGroupedConv.Found>
         {
             return MatchResult.Fail("group is 1");
         }
-        if (Graph.TryGetConstant(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w)
+        if (Constants.Of(root.Input(1)) is not { DataType: DataType.Float, Dims.Length: >= 3 } w)
         {
             return MatchResult.Fail("the weight is not a constant float tensor");
         }

@@ -22,7 +22,7 @@ namespace ModelBridge.Passes;
 /// </para>
 /// <para>
 /// Names that match no output are ignored, so the pass is idempotent;
-/// <see cref="OutputSurgery.Passes"/> rejects unknown names before any pass runs. Dropping every
+/// <see cref="Pipeline.ForSurgery"/> rejects unknown names before any pass runs. Dropping every
 /// output is refused. Numerics: exact (what remains is not touched).
 /// </para>
 /// </remarks>

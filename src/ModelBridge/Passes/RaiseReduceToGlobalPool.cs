@@ -39,7 +39,7 @@ public sealed class RaiseReduceToGlobalPool : RewritePattern<Node>
     /// <inheritdoc/>
     protected override MatchResult<Node> Match(IReadOnlyGraph graph, Node root)
     {
-        if (root.Input(0)?.Type?.Shape is not { Rank: >= 3 } shape)
+        if (graph.Shapes.ShapeOf(root.Input(0)) is not { Rank: >= 3 } shape)
         {
             return MatchResult.Fail("the input's rank is unknown or below 3 (run shape inference)");
         }

@@ -129,7 +129,7 @@ public sealed class SliceHeadChannels : GraphPass
         {
             return MatchResult.Fail($"Conv '{conv.Name}' is grouped (group = {conv.GetInt("group", 1)}); its output channels cannot be sliced alone");
         }
-        if (Graph.TryGetConstant(conv.Input(1)) is not { Dims.Length: >= 1 } w)
+        if (Constants.Of(conv.Input(1)) is not { Dims.Length: >= 1 } w)
         {
             return MatchResult.Fail($"Conv '{conv.Name}': weight '{conv.Input(1)?.Name}' is not a constant initializer");
         }
@@ -138,7 +138,7 @@ public sealed class SliceHeadChannels : GraphPass
             return MatchResult.Fail(string.Create(CultureInfo.InvariantCulture,
                 $"Conv '{conv.Name}' has C_out = {w.Dims[0]}, but head '{output.Name}' ({head.Kind}) should have anchors × values per anchor = {total} channels"));
         }
-        if (conv.Input(2) is { } b && (Graph.TryGetConstant(b) is not { } bias || bias.ElementCount != total))
+        if (conv.Input(2) is { } b && (Constants.Of(b) is not { } bias || bias.ElementCount != total))
         {
             return MatchResult.Fail($"Conv '{conv.Name}': bias '{b.Name}' is not a constant of {total} values");
         }
@@ -184,9 +184,9 @@ public sealed class SliceHeadChannels : GraphPass
             Node conv = rewriter.CreateNode("Conv", [f.Conv.Inputs[0], w, b], "conv",
                 attributes: f.Conv.Attributes, derivedFrom: [f.Output], placeAfter: f.Conv);
             Value y = conv.Outputs[0]!;
-            if (f.Output.Type is { Shape: { Rank: >= 2 } shape } type)
+            if (f.Output.DeclaredType is { Shape: { Rank: >= 2 } shape } type)
             {
-                y.Type = type with { Shape = new TensorShape(shape.Dims.Select((d, i) => i == 1 ? Dim.Of(f.Channels.Count) : d)) };
+                rewriter.DeclareType(y, type with { Shape = new TensorShape(shape.Dims.Select((d, i) => i == 1 ? Dim.Of(f.Channels.Count) : d)) });
             }
             rewriter.Replace(f.Output, y);
             rewriter.DeclareSlice(y, f.Output, new ChannelSlice(1, f.Channels));
@@ -210,7 +210,7 @@ public sealed class SliceHeadChannels : GraphPass
         {
             return done;
         }
-        Tensor t = Graph.TryGetConstant(original)!;
+        Tensor t = Constants.Of(original)!;
         long rowBytes = t.ExpectedByteLength / t.Dims[0];
         ReadOnlySpan<byte> src = t.Data.Span;
         byte[] data = new byte[rowBytes * channels.Count];

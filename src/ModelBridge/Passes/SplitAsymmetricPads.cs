@@ -57,7 +57,7 @@ public sealed class SplitAsymmetricPads : RewritePattern<SplitAsymmetricPads.Fou
     /// <inheritdoc/>
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
-        var (w, reason) = ConvWindow.TryRead(root);
+        var (w, reason) = ConvWindow.TryRead(root, graph.Shapes);
         if (w is null)
         {
             return MatchResult.Fail(reason!);
@@ -82,7 +82,7 @@ public sealed class SplitAsymmetricPads : RewritePattern<SplitAsymmetricPads.Fou
                 {
                     return MatchResult.Fail("the Indices output is used; padding the input would shift the indices");
                 }
-                if (root.Input(0)?.Type?.ElementType is not (DataType.Float))
+                if (graph.Shapes.ElementTypeOf(root.Input(0)) is not DataType.Float)
                 {
                     return MatchResult.Fail("MaxPool input is not known to be float (the Pad value is -inf)");
                 }

@@ -47,11 +47,11 @@ public sealed class SplitConvBias : RewritePattern<SplitConvBias.Found>
         {
             return MatchResult.Fail("the Conv has no bias");
         }
-        if (Graph.TryGetConstant(b) is not { DataType: DataType.Float } bias)
+        if (Constants.Of(b) is not { DataType: DataType.Float } bias)
         {
             return MatchResult.Fail("the bias is not a constant float tensor");
         }
-        int rank = Graph.TryGetConstant(root.Input(1))?.Dims.Length ?? root.Input(1)?.Type?.Shape?.Rank ?? 0;
+        int rank = graph.Shapes.RankOf(root.Input(1)) ?? 0;
         if (rank < 3)
         {
             return MatchResult.Fail("the weight's rank is unknown");

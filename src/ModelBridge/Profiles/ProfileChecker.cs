@@ -1,6 +1,7 @@
 using System.Globalization;
 using ModelBridge.Costs;
 using ModelBridge.Ir;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Profiles;
 
@@ -10,8 +11,8 @@ namespace ModelBridge.Profiles;
 /// </summary>
 /// <remarks>
 /// <para>Every constraint of a node's profile entry is evaluated and every broken one is reported (the
-/// check does not stop at the first). Shapes and element types are read from <see cref="Value.Type"/>
-/// only: run shape inference first. A constraint that needs a type or shape that is not known is listed
+/// check does not stop at the first). Shapes and element types are read from the shape facts
+/// (<see cref="ShapeInferenceResult"/>), inferred with default options unless given. A constraint that needs a type or shape that is not known is listed
 /// in <see cref="NodeVerdict.Unchecked"/> and does not make the node unsupported. A value whose type is
 /// known but whose dims are symbolic breaks <c>staticShapes</c>.</para>
 /// <para>Like ONNX Runtime, <c>Constant</c> nodes count as initializers: they are not checked, and their
@@ -21,11 +22,15 @@ namespace ModelBridge.Profiles;
 public static class ProfileChecker
 {
     /// <summary>Checks <paramref name="graph"/> against <paramref name="profile"/>.</summary>
-    public static ProfileReport Check(Graph graph, TargetProfile profile)
+    /// <param name="graph">The graph.</param>
+    /// <param name="profile">The target.</param>
+    /// <param name="shapes">The graph's shape facts (e.g. inferred with pinned dims); <see cref="Graph.Shapes"/> when null.</param>
+    public static ProfileReport Check(Graph graph, TargetProfile profile, ShapeInferenceResult? shapes = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(profile);
-        CostReport costs = CostModel.Compute(graph);
+        shapes ??= graph.Shapes;
+        CostReport costs = CostModel.Compute(graph, shapes);
         var macs = costs.Nodes.ToDictionary(c => c.Node, c => c.Macs);
         var verdicts = new List<NodeVerdict>();
         foreach (Node node in graph.TopologicalOrder())
@@ -34,7 +39,7 @@ public static class ProfileChecker
             {
                 continue;
             }
-            verdicts.Add(CheckNode(graph, node, profile));
+            verdicts.Add(CheckNode(graph, node, profile, shapes));
         }
         return new ProfileReport(profile.Name, verdicts, Estimate(verdicts, macs));
     }
@@ -89,9 +94,9 @@ public static class ProfileChecker
             verdicts.Count == 0 ? 1 : (double)supported / verdicts.Count, onTarget, total, total == 0 ? 1 : (double)onTarget / total, unknown);
     }
 
-    private static NodeVerdict CheckNode(Graph graph, Node node, TargetProfile profile)
+    private static NodeVerdict CheckNode(Graph graph, Node node, TargetProfile profile, ShapeInferenceResult shapes)
     {
-        var ctx = new Context(graph, node, profile);
+        var ctx = new Context(graph, node, profile, shapes);
         string key = TargetProfile.Key(node.Domain, node.OpType);
         OpConstraints? c = profile.Find(node.Domain, node.OpType);
         if (c is null)
@@ -137,7 +142,7 @@ public static class ProfileChecker
     {
         foreach (int i in c.ConstantInputs ?? [])
         {
-            if (ctx.Node.Input(i) is { } v && !ValueFacts.IsConstant(v))
+            if (ctx.Node.Input(i) is { } v && !Constants.IsConstant(v))
             {
                 ctx.Fail("constantInputs", $"input {i} ({Role(ctx.Node.OpType, i)}) '{v.Name}' is computed at run time; {ctx.Target} needs it to be a constant initializer");
             }
@@ -174,7 +179,7 @@ public static class ProfileChecker
         {
             return;
         }
-        if (ValueFacts.Rank(ctx.Node.Input(0)) is not int rank)
+        if (ctx.Shapes.RankOf(ctx.Node.Input(0)) is not int rank)
         {
             ctx.Unchecked(c.InputRank is not null ? "inputRank" : "inputRanks");
             return;
@@ -190,11 +195,11 @@ public static class ProfileChecker
     }
 
     /// <summary>Spatial kernel extents: from the weight of a Conv/ConvTranspose, else <c>kernel_shape</c>.</summary>
-    private static long[]? Kernel(Node node)
+    private static long[]? Kernel(Node node, ShapeInferenceResult shapes)
     {
         if (node.OpType is "Conv" or "ConvTranspose")
         {
-            return ValueFacts.StaticDims(node.Input(1)) is { Length: >= 3 } w ? w[2..] : node.GetInts("kernel_shape");
+            return shapes.StaticDimsOf(node.Input(1)) is { Length: >= 3 } w ? w[2..] : node.GetInts("kernel_shape");
         }
         return node.GetInts("kernel_shape");
     }
@@ -206,9 +211,9 @@ public static class ProfileChecker
         {
             int? spatial = node.OpType switch
             {
-                "Conv" or "ConvTranspose" => ValueFacts.Rank(node.Input(1)) - 2 ?? node.GetInts("kernel_shape")?.Length,
+                "Conv" or "ConvTranspose" => ctx.Shapes.RankOf(node.Input(1)) - 2 ?? node.GetInts("kernel_shape")?.Length,
                 _ when node.GetInts("kernel_shape") is { } k => k.Length,
-                _ => ValueFacts.Rank(node.Input(0)) - 2,
+                _ => ctx.Shapes.RankOf(node.Input(0)) - 2,
             };
             if (spatial is not int s)
             {
@@ -221,7 +226,7 @@ public static class ProfileChecker
         }
         if (c.KernelSize is { } range)
         {
-            if (Kernel(node) is not { } k)
+            if (Kernel(node, ctx.Shapes) is not { } k)
             {
                 ctx.Unchecked("kernelSize");
             }
@@ -238,7 +243,7 @@ public static class ProfileChecker
         bool isConv = node.OpType is "Conv" or "ConvTranspose";
         long[] dilations = node.GetInts("dilations") ?? [];
         bool dilated = dilations.Any(d => d != 1);
-        ConvGeometry? g = isConv ? ConvGeometry.TryRead(node) : null;
+        ConvGeometry? g = isConv ? ConvGeometry.TryRead(node, ctx.Shapes) : null;
         if (c.GroupPolicy is { } policy && isConv)
         {
             if (g is not { } geo)
@@ -345,7 +350,7 @@ public static class ProfileChecker
         }
         Node node = ctx.Node;
         long axis = node.HasAttribute("axis") ? node.GetInt("axis") : DefaultAxis(ctx.Graph, node);
-        int? rank = node.Inputs.Select(ValueFacts.Rank).FirstOrDefault(r => r is not null);
+        int? rank = node.Inputs.Select(ctx.Shapes.RankOf).FirstOrDefault(r => r is not null);
         bool needsRank = axis < 0 || allowed.Any(a => a == "last" || a.StartsWith('-'));
         if (needsRank && rank is null)
         {
@@ -378,7 +383,7 @@ public static class ProfileChecker
         Node node = ctx.Node;
         if (c.DataTypes is { } types)
         {
-            if (ValueFacts.ElementType(node.Input(0)) is not { } t)
+            if (ctx.Shapes.ElementTypeOf(node.Input(0)) is not { } t)
             {
                 ctx.Unchecked("dataTypes");
             }
@@ -404,12 +409,12 @@ public static class ProfileChecker
                 }
                 continue;
             }
-            if (v.Type is null)
+            if (ctx.Shapes.TypeOf(v) is not { } type)
             {
-                unknown = !ValueFacts.IsConstant(v);
+                unknown = !Constants.IsConstant(v);
                 continue;
             }
-            if (v.Type.Shape is not { } s)
+            if (type.Shape is not { } s)
             {
                 dynamic.Add($"'{v.Name}' has unknown rank");
                 continue;
@@ -467,7 +472,7 @@ public static class ProfileChecker
         {
             return absent;
         }
-        return ValueFacts.ConstantOf(v) is { ElementCount: 1 } t && DataTypes.IsFloatingPoint(t.DataType) && DataTypes.IsConvertible(t.DataType) ? t.ToFloatArray()[0] : null;
+        return Constants.Of(v) is { ElementCount: 1 } t && DataTypes.IsFloatingPoint(t.DataType) && DataTypes.IsConvertible(t.DataType) ? t.ToFloatArray()[0] : null;
     }
 
     private static bool Same(double a, double b) => a == b || Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b));
@@ -501,8 +506,10 @@ public static class ProfileChecker
     }
 
     /// <summary>Collects the reasons for one node.</summary>
-    private sealed class Context(Graph graph, Node node, TargetProfile profile)
+    private sealed class Context(Graph graph, Node node, TargetProfile profile, ShapeInferenceResult shapes)
     {
+        public ShapeInferenceResult Shapes { get; } = shapes;
+
         private readonly List<ConstraintViolation> _reasons = [];
         private readonly List<string> _unchecked = [];
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using ModelBridge.Ir;
-using ModelBridge.OnnxProto;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Rewriting;
 
@@ -14,14 +14,41 @@ public sealed class GraphRewriter
     private readonly List<(Value Replacement, string InheritedName, string? ProducerName)> _pendingRenames = [];
     private readonly HashSet<Value> _created = [];
 
-    internal GraphRewriter(Graph graph, ProvenanceMap provenance)
+    private ShapeInferenceResult? _shapes;
+
+    internal GraphRewriter(Graph graph, ProvenanceMap provenance, ShapeInferenceOptions? shapeOptions = null)
     {
         Graph = graph;
         Provenance = provenance;
+        // Matching wants what is known: a malformed node leaves its outputs unknown rather than failing every pass.
+        ShapeOptions = (shapeOptions ?? ShapeInferenceOptions.Default) with { Lenient = true };
+        View = new RewriteView(this);
     }
 
     /// <summary>The graph being rewritten.</summary>
     public Graph Graph { get; }
+
+    /// <summary>The graph as matching sees it: read-only, with <see cref="Shapes"/> as its shape facts.</summary>
+    public IReadOnlyGraph View { get; }
+
+    /// <summary>How shapes are inferred for this rewrite (the conversion's pinned dims).</summary>
+    public ShapeInferenceOptions ShapeOptions { get; }
+
+    /// <summary>
+    /// Shape facts of the graph as it stands, with <see cref="ShapeOptions"/>: inferred on first use
+    /// after each edit, never written into the IR.
+    /// </summary>
+    public ShapeInferenceResult Shapes
+    {
+        get
+        {
+            if (_shapes is null || _shapes.GraphVersion != Graph.Version)
+            {
+                _shapes = ShapeInference.Run(Graph, ShapeOptions);
+            }
+            return _shapes;
+        }
+    }
 
     /// <summary>The tensor map being maintained.</summary>
     public ProvenanceMap Provenance { get; }
@@ -41,6 +68,22 @@ public sealed class GraphRewriter
     /// <summary>Nodes removed by the current pass.</summary>
     internal int NodesRemoved { get; set; }
 
+    /// <summary>Nodes changed in place by the current pass.</summary>
+    internal int NodesModified { get; set; }
+
+    /// <summary>Notes of the current pass (see <see cref="Note"/>).</summary>
+    internal List<PassNote> Notes { get; set; } = [];
+
+    /// <summary>Operators the current pass declared it may create (null: not enforced).</summary>
+    internal IReadOnlyList<string>? DeclaredOps { get; set; }
+
+    /// <summary>Records what the current rewrite did, for the pass statistics (<see cref="PassStatistics.Notes"/>).</summary>
+    public void Note(PassNote note)
+    {
+        ArgumentNullException.ThrowIfNull(note);
+        Notes.Add(note);
+    }
+
     /// <summary>
     /// Creates a node whose outputs are internal to the rewrite (derived from its inputs) until
     /// <see cref="Replace"/> declares one of them equal to an original value.
@@ -55,6 +98,11 @@ public sealed class GraphRewriter
     public Node CreateNode(string opType, IEnumerable<Value?> inputs, string role, int outputCount = 1,
         IEnumerable<AttributeValue>? attributes = null, IEnumerable<Value>? derivedFrom = null, Node? placeAfter = null)
     {
+        if (DeclaredOps is { } declared && !declared.Contains(opType))
+        {
+            // GeneratedOps is what profiles are checked against statically; a pass must not create anything else.
+            throw new InvalidOperationException($"Pass '{PassId}' creates a {opType} node but does not declare {opType} among its GeneratedOps.");
+        }
         Value?[] ins = [.. inputs];
         string baseName = $"{RootName}/{PassId}/{role}";
         string nodeName = Graph.UniqueNodeName(baseName);
@@ -112,8 +160,8 @@ public sealed class GraphRewriter
             // A new value stands for the old one; an existing value already has its own origin.
             Provenance.SetEquivalent(replacement.Name, old.Name, PassId, Contract);
         }
-        // The replacement computes the same tensor, so it has the same type; new values have none yet.
-        replacement.Type ??= old.Type;
+        // The replacement computes the same tensor, so it has the same declared type (graph outputs keep theirs).
+        replacement.DeclaredType ??= old.DeclaredType;
         Graph.ReplaceAllUsesWith(old, replacement);
         if (inherit)
         {
@@ -138,8 +186,46 @@ public sealed class GraphRewriter
     public void DeclareSlice(Value value, Value original, ChannelSlice slice) =>
         Provenance.SetSlice(value.Name, original.Name, slice, PassId, Contract);
 
+    /// <summary>
+    /// Changes <paramref name="node"/> in place (attributes, inputs) through <paramref name="edit"/>, like
+    /// MLIR's <c>modifyOpInPlace</c>. The node's outputs keep their names; each records this pass and
+    /// its contract, since they may now be computed differently.
+    /// </summary>
+    /// <param name="node">A live node of the graph.</param>
+    /// <param name="edit">The edits; the <see cref="NodeEdit"/> is valid only during the call.</param>
+    public void ModifyInPlace(Node node, Action<NodeEdit> edit)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(edit);
+        if (node.Graph != Graph || !node.IsAlive)
+        {
+            throw new InvalidOperationException($"{node} is not a live node of graph '{Graph.Name}'.");
+        }
+        var e = new NodeEdit(Graph, node);
+        try
+        {
+            edit(e);
+        }
+        finally
+        {
+            e.Close();
+        }
+        if (!e.Changed)
+        {
+            return;
+        }
+        NodesModified++;
+        foreach (Value? o in node.Outputs)
+        {
+            if (o is not null)
+            {
+                Provenance.SetEquivalent(o.Name, o.Name, PassId, Contract);
+            }
+        }
+    }
+
     /// <summary>Points input <paramref name="index"/> of <paramref name="node"/> at <paramref name="value"/>.</summary>
-    public void SetInput(Node node, int index, Value? value) => Graph.SetInput(node, index, value);
+    public void SetInput(Node node, int index, Value? value) => ModifyInPlace(node, e => e.SetInput(index, value));
 
     /// <summary>Removes a node whose outputs are unused.</summary>
     public void Erase(Node node)
@@ -178,6 +264,20 @@ public sealed class GraphRewriter
 
     /// <summary>Removes an initializer nobody reads any more.</summary>
     public void EraseInitializer(Value initializer) => Graph.RemoveInitializer(initializer);
+
+    /// <summary>
+    /// Raises the model's import of <paramref name="domain"/> to <paramref name="version"/> (reserved for
+    /// <see cref="Passes.UpgradeOpset"/>, which converts the nodes whose signature changed first).
+    /// </summary>
+    internal void SetOpsetVersion(string domain, long version)
+    {
+        Model model = Graph.Model ?? throw new InvalidOperationException($"Graph '{Graph.Name}' belongs to no model; it has no opset imports to raise.");
+        model.SetOpsetVersion(domain, version);
+        Graph.MarkChanged();
+    }
+
+    /// <summary>Takes <paramref name="input"/> off the graph's input list; an initializer stays as a constant (reserved for interface passes).</summary>
+    internal void RemoveGraphInput(Value input) => Graph.RemoveInput(input);
 
     /// <summary>
     /// Renames an internal value and moves its tensor-map entry along, so the map keeps pointing at
@@ -245,5 +345,60 @@ public sealed class GraphRewriter
         }
         _pendingRenames.Clear();
         _created.Clear();
+    }
+
+    /// <summary>Declares the type of a value (written to value_info or the graph's inputs and outputs on save).</summary>
+    public void DeclareType(Value value, TensorType? type)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Graph != Graph)
+        {
+            throw new InvalidOperationException($"Value '{value.Name}' does not belong to graph '{Graph.Name}'.");
+        }
+        value.DeclaredType = type;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="edit"/> against <paramref name="graph"/> as one rewrite named
+    /// <paramref name="editId"/>: every edit goes through a rewriter, so indices, names and the tensor map
+    /// stay consistent, and deferred renames are applied at the end.
+    /// </summary>
+    /// <param name="graph">The graph to edit.</param>
+    /// <param name="editId">Recorded as the pass id in the tensor map.</param>
+    /// <param name="edit">The edits.</param>
+    /// <param name="provenance">The tensor map to maintain; a fresh identity map when null.</param>
+    /// <param name="shapeOptions">How shapes are inferred during the edit.</param>
+    /// <returns>The tensor map.</returns>
+    public static ProvenanceMap Edit(Graph graph, string editId, Action<GraphRewriter> edit, ProvenanceMap? provenance = null,
+        ShapeInferenceOptions? shapeOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentException.ThrowIfNullOrEmpty(editId);
+        ArgumentNullException.ThrowIfNull(edit);
+        provenance ??= ProvenanceMap.Identity(graph);
+        var rewriter = new GraphRewriter(graph, provenance, shapeOptions) { PassId = editId, RootName = graph.Name.Length > 0 ? graph.Name : "graph" };
+        edit(rewriter);
+        rewriter.Commit();
+        return provenance;
+    }
+
+    /// <summary>The read-only graph that matching sees, with the rewriter's shape facts.</summary>
+    private sealed class RewriteView(GraphRewriter rewriter) : IReadOnlyGraph
+    {
+        public IReadOnlyList<Value> Inputs => rewriter.Graph.Inputs;
+
+        public IReadOnlyList<Value> Outputs => rewriter.Graph.Outputs;
+
+        public IEnumerable<Node> Nodes => rewriter.Graph.Nodes;
+
+        public ShapeInferenceResult Shapes => rewriter.Shapes;
+
+        public Value? FindValue(string name) => rewriter.Graph.FindValue(name);
+
+        public Node? FindNode(string name) => rewriter.Graph.FindNode(name);
+
+        public long? OpsetVersion(string domain = "") => rewriter.Graph.OpsetVersion(domain);
+
+        public IReadOnlyList<Node> TopologicalOrder() => rewriter.Graph.TopologicalOrder();
     }
 }

@@ -62,7 +62,7 @@ public abstract class RewritePattern<TMatch> : Pass
             {
                 continue;
             }
-            MatchResult<TMatch> m = Match(rewriter.Graph, node);
+            MatchResult<TMatch> m = Match(rewriter.View, node);
             if (!m.Succeeded)
             {
                 if (failures.Count < 100)

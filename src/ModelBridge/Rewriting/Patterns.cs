@@ -18,11 +18,11 @@ public static class Patterns
 
     /// <summary>The constant payload of an input as floats, or null when it is not a float constant.</summary>
     public static float[]? ConstFloats(Value? v) =>
-        Graph.TryGetConstant(v) is { } t && DataTypes.IsFloatingPoint(t.DataType) && DataTypes.IsConvertible(t.DataType) ? t.ToFloatArray() : null;
+        Constants.Of(v) is { } t && DataTypes.IsFloatingPoint(t.DataType) && DataTypes.IsConvertible(t.DataType) ? t.ToFloatArray() : null;
 
     /// <summary>The constant payload of an input as int64s, or null when it is not an integer constant.</summary>
     public static long[]? ConstInts(Value? v) =>
-        Graph.TryGetConstant(v) is { } t && t.DataType is DataType.Int64 or DataType.Int32 ? t.ToInt64Array() : null;
+        Constants.Of(v) is { } t && t.DataType is DataType.Int64 or DataType.Int32 ? t.ToInt64Array() : null;
 
     /// <summary>True when every element equals <paramref name="x"/>.</summary>
     public static bool AllEqual(float[] values, float x) => Array.TrueForAll(values, v => v == x);
@@ -33,9 +33,6 @@ public static class Patterns
     /// </summary>
     public static string? LegacyBroadcastReason(IReadOnlyGraph graph) =>
         (graph.OpsetVersion("") ?? 7) < 7 ? "before opset 7, Mul/Add broadcast only with the legacy 'broadcast' attribute" : null;
-
-    /// <summary>The static dims of a value, or null.</summary>
-    public static long[]? StaticShape(Value? v) => v?.Type?.Shape is { } s && s.TryGetStatic(out long[] d) ? d : null;
 
     /// <summary>The other input of a binary node (given one input).</summary>
     public static Value? OtherInput(Node binary, Value one) =>
@@ -49,7 +46,7 @@ public static class Patterns
     /// <remarks>Channel counts above <see cref="MaxExpandedChannels"/> give null: a broadcast scalar is never expanded that far.</remarks>
     public static float[]? PerChannel(Value? v, long channels, int rank)
     {
-        if (Graph.TryGetConstant(v) is not { } t || !DataTypes.IsFloatingPoint(t.DataType) || !DataTypes.IsConvertible(t.DataType))
+        if (Constants.Of(v) is not { } t || !DataTypes.IsFloatingPoint(t.DataType) || !DataTypes.IsConvertible(t.DataType))
         {
             return null;
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using ModelBridge.Ir;
+using ModelBridge.Shapes;
 
 namespace ModelBridge.Rewriting;
 
@@ -13,13 +14,23 @@ namespace ModelBridge.Rewriting;
 /// <param name="Numerics">The pass's numeric contract.</param>
 /// <param name="FailureSamples">Reasons the pattern did not apply, for the first nodes it was tried on.</param>
 public sealed record PassStatistics(string Id, int Matches, int NodesAdded, int NodesRemoved, TimeSpan Elapsed,
-    NumericContract Numerics, IReadOnlyList<string> FailureSamples);
+    NumericContract Numerics, IReadOnlyList<string> FailureSamples)
+{
+    /// <summary>Nodes changed in place (<see cref="GraphRewriter.ModifyInPlace"/>).</summary>
+    public int NodesModified { get; init; }
+
+    /// <summary>What the pass reported about its rewrites, in order (<see cref="GraphRewriter.Note"/>).</summary>
+    public IReadOnlyList<PassNote> Notes { get; init; } = [];
+}
 
 /// <summary>Options of a pipeline run.</summary>
 public sealed record PipelineOptions
 {
     /// <summary>Pass ids to skip.</summary>
     public IReadOnlySet<string> Disabled { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>How passes' shape facts are inferred (<see cref="ShapeInferenceOptions.DimOverrides"/> pins symbols such as N = 1).</summary>
+    public ShapeInferenceOptions Shapes { get; init; } = ShapeInferenceOptions.Default;
 
     /// <summary>Rounds over the pass list before giving up on reaching a fixed point.</summary>
     public int MaxRounds { get; init; } = 8;
@@ -46,7 +57,7 @@ public sealed record PipelineResult(ProvenanceMap Provenance, IReadOnlyList<Pass
 /// An explicit, ordered list of passes run to a fixed point. Passes are registered by hand, not
 /// discovered by reflection, so the order is visible and reviewable.
 /// </summary>
-public sealed class Pipeline
+public sealed partial class Pipeline
 {
     /// <summary>Creates a pipeline of the given passes, in order.</summary>
     public Pipeline(IEnumerable<Pass> passes)
@@ -82,8 +93,10 @@ public sealed class Pipeline
             graph.Validate();
         }
         provenance ??= ProvenanceMap.Identity(graph);
-        var rewriter = new GraphRewriter(graph, provenance);
+        var rewriter = new GraphRewriter(graph, provenance, options.Shapes);
         var stats = Passes.ToDictionary(p => p.Id, p => (Matches: 0, Added: 0, Removed: 0, Time: TimeSpan.Zero, Failures: new List<string>()));
+        var modified = Passes.ToDictionary(p => p.Id, _ => 0);
+        var notes = Passes.ToDictionary(p => p.Id, _ => new List<PassNote>());
         int rounds = 0;
         bool changed = true;
         while (changed && rounds < options.MaxRounds)
@@ -102,6 +115,9 @@ public sealed class Pipeline
                 rewriter.Contract = pass.Numerics;
                 rewriter.NodesAdded = 0;
                 rewriter.NodesRemoved = 0;
+                rewriter.NodesModified = 0;
+                rewriter.Notes = notes[pass.Id];
+                rewriter.DeclaredOps = pass.GeneratedOps;
                 var failures = new List<string>();
                 long start = Stopwatch.GetTimestamp();
                 int matches = pass.Apply(rewriter, failures, cancellationToken);
@@ -109,6 +125,7 @@ public sealed class Pipeline
                 var s = stats[pass.Id];
                 stats[pass.Id] = (s.Matches + matches, s.Added + rewriter.NodesAdded, s.Removed + rewriter.NodesRemoved, s.Time + elapsed,
                     rounds == 1 ? failures : s.Failures);
+                modified[pass.Id] += rewriter.NodesModified;
                 if (matches > 0)
                 {
                     changed = true;
@@ -121,7 +138,11 @@ public sealed class Pipeline
         }
         provenance.RestrictTo(graph);
         var list = Passes.Where(p => !options.Disabled.Contains(p.Id))
-            .Select(p => new PassStatistics(p.Id, stats[p.Id].Matches, stats[p.Id].Added, stats[p.Id].Removed, stats[p.Id].Time, p.Numerics, stats[p.Id].Failures))
+            .Select(p => new PassStatistics(p.Id, stats[p.Id].Matches, stats[p.Id].Added, stats[p.Id].Removed, stats[p.Id].Time, p.Numerics, stats[p.Id].Failures)
+            {
+                NodesModified = modified[p.Id],
+                Notes = notes[p.Id],
+            })
             .ToList();
         return new PipelineResult(provenance, list, rounds);
     }

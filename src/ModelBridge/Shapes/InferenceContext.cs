@@ -6,7 +6,7 @@ using ModelBridge.Ir;
 
 namespace ModelBridge.Shapes;
 
-/// <summary>State shared by one inference run: options, opset and the evaluated shape values.</summary>
+/// <summary>State shared by one inference run: options, opset, the inferred types and the evaluated shape values.</summary>
 internal sealed class InferenceState
 {
     public InferenceState(long opset, ShapeInferenceOptions options)
@@ -19,9 +19,31 @@ internal sealed class InferenceState
 
     public ShapeInferenceOptions Options { get; }
 
+    /// <summary>The type of every node output, as inferred (merged with the declared type when asked to).</summary>
+    public Dictionary<Value, TensorType?> Types { get; } = [];
+
     public Dictionary<Value, ShapeValue> Values { get; } = [];
 
     public List<string> Warnings { get; } = [];
+
+    /// <summary>What inference knows of <paramref name="v"/>: its inferred type, else its declared type with the pinned dims.</summary>
+    public TensorType? TypeOf(Value v) => Types.TryGetValue(v, out TensorType? t) ? t : Declared(v);
+
+    /// <summary>The declared type of <paramref name="v"/> with the symbols of <see cref="ShapeInferenceOptions.DimOverrides"/> pinned.</summary>
+    public TensorType? Declared(Value v) => Pin(v.DeclaredType, Options.DimOverrides);
+
+    /// <summary><paramref name="type"/> with every overridden symbol replaced by its size.</summary>
+    public static TensorType? Pin(TensorType? type, IReadOnlyDictionary<string, long> overrides)
+    {
+        if (overrides.Count == 0 || type?.Shape is not { } shape || !shape.Dims.Any(d => d.Symbol is { } s && overrides.ContainsKey(s)))
+        {
+            return type;
+        }
+        return type with
+        {
+            Shape = new TensorShape(shape.Dims.Select(d => d.Symbol is { } s && overrides.TryGetValue(s, out long n) ? Dim.Of(n) : d)),
+        };
+    }
 }
 
 /// <summary>What a shape rule sees of one node: typed input accessors and output setters.</summary>
@@ -57,7 +79,7 @@ internal sealed class InferenceContext
 
     public bool HasOutput(int i) => Node.Output(i) is not null;
 
-    public TensorType? TypeOf(int i) => In(i)?.Type;
+    public TensorType? TypeOf(int i) => In(i) is { } v ? _state.TypeOf(v) : null;
 
     public DataType ElemOf(int i) => TypeOf(i)?.ElementType ?? DataType.Undefined;
 
@@ -83,7 +105,7 @@ internal sealed class InferenceContext
         {
             return null;
         }
-        Tensor? t = Graph.TryGetConstant(v) ?? ConstantNodeTensor(v);
+        Tensor? t = Constants.Of(v) ?? ConstantNodeTensor(v);
         if (t is not null && DataTypes.IsConvertible(t.DataType) && t.ElementCount <= _state.Options.MaxConstantElements)
         {
             return t.ToFloatArray();

@@ -45,18 +45,19 @@ public static partial class ShapeInference
     public static IReadOnlyCollection<string> SupportedOperators => Rules.Keys;
 
     /// <summary>
-    /// Infers and sets <see cref="Value.Type"/> of every node output of <paramref name="graph"/>, in
+    /// Infers the element type and shape of every node output of <paramref name="graph"/>, in
     /// topological order, after pinning the symbols of <see cref="ShapeInferenceOptions.DimOverrides"/>.
+    /// The graph is not changed: the facts come back in the result, a side table keyed by value.
     /// </summary>
-    /// <param name="graph">The graph; its value types are changed in place.</param>
+    /// <param name="graph">The graph (read only).</param>
     /// <param name="options">Options; <see cref="ShapeInferenceOptions.Default"/> when null.</param>
-    /// <returns>Unknown shapes, evaluated shape values and warnings.</returns>
+    /// <returns>Every value's type, unknown shapes, evaluated shape values and warnings.</returns>
     /// <exception cref="Errors.InvalidModelException">A node is malformed; the exception names it.</exception>
     public static ShapeInferenceResult Run(Graph graph, ShapeInferenceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         options ??= ShapeInferenceOptions.Default;
-        ApplyOverrides(graph, options.DimOverrides);
+        long version = graph.Version;
         var state = new InferenceState(graph.OpsetVersion("") ?? DefaultOpset, options);
         if (OpsetSupport.FutureOpset(graph) is long future)
         {
@@ -75,7 +76,30 @@ public static partial class ShapeInference
             }
             if (node.IsStandardDomain && Rules.TryGetValue(node.OpType, out Action<InferenceContext>? rule))
             {
-                Apply(rule, ctx);
+                if (!options.Lenient)
+                {
+                    Apply(rule, ctx);
+                }
+                else
+                {
+                    try
+                    {
+                        Apply(rule, ctx);
+                    }
+                    catch (Errors.InvalidModelException e)
+                    {
+                        // A reader that only wants what is known (a check, a pass's match) gets unknown outputs, not an error.
+                        Array.Clear(ctx.Inferred);
+                        foreach (Value? o in node.Outputs)
+                        {
+                            if (o is not null)
+                            {
+                                state.Values.Remove(o);
+                            }
+                        }
+                        state.Warnings.Add($"{e.Message} Its outputs are left unknown.");
+                    }
+                }
             }
             else if (unsupported.Add(node.Domain + "::" + node.OpType))
             {
@@ -95,16 +119,16 @@ public static partial class ShapeInference
                 }
                 if (options.MergeDeclaredTypes)
                 {
-                    type = Merge(type, output.Type);
+                    type = Merge(type, state.Declared(output));
                 }
-                output.Type = type;
+                state.Types[output] = type;
                 if (type?.Shape is null || type.Shape.Dims.Any(d => !d.IsKnown && d.Symbol is null))
                 {
                     unknown.Add(output);
                 }
             }
         }
-        return new ShapeInferenceResult(unknown, inferred, state.Warnings, state.Values);
+        return new ShapeInferenceResult(unknown, inferred, state.Warnings, state.Values, state.Types, options, version);
     }
 
     /// <summary>
@@ -169,30 +193,11 @@ public static partial class ShapeInference
         return new TensorType(elem, shape);
     }
 
-    private static void ApplyOverrides(Graph graph, IReadOnlyDictionary<string, long> overrides)
-    {
-        if (overrides.Count == 0)
-        {
-            return;
-        }
-        foreach (Value v in graph.Values)
-        {
-            if (v.Type?.Shape is not { } shape || !shape.Dims.Any(d => d.Symbol is { } s && overrides.ContainsKey(s)))
-            {
-                continue;
-            }
-            v.Type = v.Type with
-            {
-                Shape = new TensorShape(shape.Dims.Select(d => d.Symbol is { } s && overrides.TryGetValue(s, out long n) ? Dim.Of(n) : d)),
-            };
-        }
-    }
-
     private static void SeedConstants(Graph graph, InferenceState state)
     {
         foreach (Value v in graph.Initializers)
         {
-            if (Graph.TryGetConstant(v) is { } t && IsTrackable(t, state.Options))
+            if (Constants.Of(v) is { } t && IsTrackable(t, state.Options))
             {
                 state.Values[v] = ShapeValue.FromInts([.. t.Dims], t.ToInt64Array());
             }

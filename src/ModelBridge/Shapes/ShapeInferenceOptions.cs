@@ -22,6 +22,13 @@ public sealed record ShapeInferenceOptions
     /// </summary>
     public bool MergeDeclaredTypes { get; init; } = true;
 
-    /// <summary>The defaults.</summary>
+    /// <summary>
+    /// When a node is malformed (a Reshape whose element counts differ, a Conv whose weight rank differs
+    /// from its input's), leave its outputs unknown and add a warning instead of throwing. Readers that
+    /// only want what is known (checks, costs, a pass's match) use this; validation does not.
+    /// </summary>
+    public bool Lenient { get; init; }
+
+    /// <summary>The defaults: strict, declared types merged, dims as declared.</summary>
     public static ShapeInferenceOptions Default { get; } = new();
 }

@@ -3,18 +3,70 @@ using ModelBridge.Ir;
 
 namespace ModelBridge.Shapes;
 
-/// <summary>What <see cref="ShapeInference.Run"/> found: unknown shapes, evaluated shape values and warnings.</summary>
+/// <summary>
+/// What <see cref="ShapeInference.Run"/> found, as a side table keyed by <see cref="Value"/>: every
+/// value's type, unknown shapes, evaluated shape values and warnings. The graph itself is never
+/// changed by inference, so any number of readers (passes, checks, verify) can ask for facts
+/// without copying the model.
+/// </summary>
+/// <remarks>
+/// The facts describe the graph as it was at <see cref="GraphVersion"/>; a value created after that
+/// has only its declared type here. Passes get fresh facts from <see cref="IReadOnlyGraph.Shapes"/>.
+/// </remarks>
 public sealed class ShapeInferenceResult
 {
     private readonly IReadOnlyDictionary<Value, ShapeValue> _values;
+    private readonly IReadOnlyDictionary<Value, TensorType?> _types;
 
     internal ShapeInferenceResult(IReadOnlyList<Value> unknownShapes, int inferredCount, IReadOnlyList<string> warnings,
-        IReadOnlyDictionary<Value, ShapeValue> values)
+        IReadOnlyDictionary<Value, ShapeValue> values, IReadOnlyDictionary<Value, TensorType?> types, ShapeInferenceOptions options, long graphVersion)
     {
         UnknownShapes = unknownShapes;
         InferredCount = inferredCount;
         Warnings = warnings;
         _values = values;
+        _types = types;
+        Options = options;
+        GraphVersion = graphVersion;
+    }
+
+    /// <summary>The options inference ran with (pinned dims among them).</summary>
+    public ShapeInferenceOptions Options { get; }
+
+    /// <summary>The <see cref="Graph.Version"/> the facts were computed at.</summary>
+    public long GraphVersion { get; }
+
+    /// <summary>
+    /// The type of <paramref name="value"/>: inferred for a node output, else the declared type (graph
+    /// input, initializer, value_info) with the pinned dims applied; null when nothing is known.
+    /// </summary>
+    public TensorType? TypeOf(Value? value) =>
+        value is null ? null : _types.TryGetValue(value, out TensorType? t) ? t : InferenceState.Pin(value.DeclaredType, Options.DimOverrides);
+
+    /// <summary>The shape of <paramref name="value"/> when its rank is known.</summary>
+    public TensorShape? ShapeOf(Value? value) => TypeOf(value)?.Shape;
+
+    /// <summary>The rank of <paramref name="value"/> when known (from its constant payload or its type).</summary>
+    public int? RankOf(Value? value) => value?.Initializer is { } init ? init.Dims.Length : ShapeOf(value)?.Rank;
+
+    /// <summary>The static dims of <paramref name="value"/>: from its constant payload, else from its type when every dim is a number.</summary>
+    public long[]? StaticDimsOf(Value? value)
+    {
+        if (value?.Initializer is { } init)
+        {
+            return [.. init.Dims];
+        }
+        return ShapeOf(value) is { } s && s.TryGetStatic(out long[] dims) ? dims : null;
+    }
+
+    /// <summary>The element type of <paramref name="value"/> when known.</summary>
+    public DataType? ElementTypeOf(Value? value)
+    {
+        if (value?.Initializer is { } init)
+        {
+            return init.DataType;
+        }
+        return TypeOf(value) is { ElementType: not DataType.Undefined } t ? t.ElementType : null;
     }
 
     /// <summary>

@@ -139,18 +139,19 @@ public sealed partial record DetectorHeads
     public HeadGeometry ResolveGeometry(Graph graph, ProvenanceMap? provenance = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        Shapes.ShapeInferenceResult shapes = graph.Shapes;
         var heads = graph.Outputs.Select(o => (Value: o, Head: Recognize(o, provenance))).Where(h => h.Head is not null).ToList();
         int? anchors = Anchors;
         if (anchors is null)
         {
-            var perAnchor = heads.FirstOrDefault(h => h.Head!.Role is HeadRole.Boxes or HeadRole.Score && Channels(h.Value) is not null);
+            var perAnchor = heads.FirstOrDefault(h => h.Head!.Role is HeadRole.Boxes or HeadRole.Score && Channels(h.Value, shapes) is not null);
             if (perAnchor.Value is null)
             {
                 throw new UnsupportedOperatorException(
                     "Cannot infer anchors per location: no box or score head output with a known channel count; set DetectorHeads.Anchors.", null, null);
             }
             int width = perAnchor.Head!.Role == HeadRole.Boxes ? 4 : 1;
-            long c = Channels(perAnchor.Value)!.Value;
+            long c = Channels(perAnchor.Value, shapes)!.Value;
             if (c % width != 0)
             {
                 throw Mismatch(perAnchor.Value, c, $"is not a multiple of {width} values per anchor");
@@ -160,7 +161,7 @@ public sealed partial record DetectorHeads
         int? classes = Classes;
         if (classes is null)
         {
-            var cls = heads.FirstOrDefault(h => h.Head!.Role == HeadRole.Classes && Channels(h.Value) is not null);
+            var cls = heads.FirstOrDefault(h => h.Head!.Role == HeadRole.Classes && Channels(h.Value, shapes) is not null);
             if (cls.Value is null)
             {
                 // A detector without class outputs (boxes only) has no class count to report.
@@ -168,7 +169,7 @@ public sealed partial record DetectorHeads
             }
             else
             {
-                long c = Channels(cls.Value)!.Value;
+                long c = Channels(cls.Value, shapes)!.Value;
                 if (c % anchors.Value != 0)
                 {
                     throw Mismatch(cls.Value, c, $"is not a multiple of {anchors} anchors");
@@ -180,13 +181,13 @@ public sealed partial record DetectorHeads
     }
 
     /// <summary>The channel count (axis 1) of an output: from its type, else from the weight of the Conv producing it.</summary>
-    internal static long? Channels(Value v)
+    internal static long? Channels(Value v, Shapes.ShapeInferenceResult shapes)
     {
-        if (v.Type?.Shape is { Rank: >= 2 } s && s.Dims[1].Value is long c)
+        if (shapes.ShapeOf(v) is { Rank: >= 2 } s && s.Dims[1].Value is long c)
         {
             return c;
         }
-        return v.Producer is { OpType: "Conv" } conv && Graph.TryGetConstant(conv.Input(1)) is { Dims.Length: > 0 } w ? w.Dims[0] : null;
+        return v.Producer is { OpType: "Conv" } conv && Constants.Of(conv.Input(1)) is { Dims.Length: > 0 } w ? w.Dims[0] : null;
     }
 
     private static UnsupportedOperatorException Mismatch(Value v, long channels, string what)

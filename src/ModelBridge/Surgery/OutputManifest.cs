@@ -69,31 +69,18 @@ public sealed class OutputManifest
             }
         }
 
-        Model? shaped = null;
-        try
+        Graph g = converted.Graph;
+        ShapeInferenceResult shapes = g.Shapes;
+        Value[] inputs = [.. g.Inputs.Where(v => v.Initializer is null)];
+        long[]? image = inputs.Select(v => Dims(v, shapes)).FirstOrDefault(d => d is { Length: 4 } && d[2] > 0 && d[3] > 0);
+        return new OutputManifest
         {
-            Graph g = converted.Graph;
-            if (g.Inputs.Concat(g.Outputs).Any(v => v.Type?.Shape is not { IsStatic: true }))
-            {
-                shaped = converted.Clone();
-                ShapeInference.Run(shaped.Graph);
-                g = shaped.Graph;
-            }
-            Value[] inputs = [.. g.Inputs.Where(v => v.Initializer is null)];
-            long[]? image = inputs.Select(v => Dims(v)).FirstOrDefault(d => d is { Length: 4 } && d[2] > 0 && d[3] > 0);
-            return new OutputManifest
-            {
-                Layout = hasHeads ? (layout == HeadLayout.AnchorMajor ? "anchor-major" : "class-major") : null,
-                Anchors = geometry?.Anchors,
-                Classes = geometry is { Classes: > 0 } ? geometry.Classes : null,
-                Inputs = [.. inputs.Select((v, i) => Describe(v, i, provenance, null))],
-                Outputs = [.. g.Outputs.Select((v, i) => Describe(v, i, provenance, Head(v, provenance, heads, layout, geometry, image)))],
-            };
-        }
-        finally
-        {
-            shaped?.Dispose();
-        }
+            Layout = hasHeads ? (layout == HeadLayout.AnchorMajor ? "anchor-major" : "class-major") : null,
+            Anchors = geometry?.Anchors,
+            Classes = geometry is { Classes: > 0 } ? geometry.Classes : null,
+            Inputs = [.. inputs.Select((v, i) => Describe(v, i, provenance, null, shapes))],
+            Outputs = [.. g.Outputs.Select((v, i) => Describe(v, i, provenance, Head(v, provenance, heads, layout, geometry, image, shapes), shapes))],
+        };
     }
 
     /// <summary>The manifest as indented JSON.</summary>
@@ -110,25 +97,25 @@ public sealed class OutputManifest
     /// <summary>Writes the manifest to <paramref name="path"/> atomically.</summary>
     public void Write(string path) => AtomicFile.WriteText(path, ToJson());
 
-    private static ManifestTensor Describe(Value v, int index, ProvenanceMap provenance, ManifestHead? head) => new()
+    private static ManifestTensor Describe(Value v, int index, ProvenanceMap provenance, ManifestHead? head, ShapeInferenceResult shapes) => new()
     {
         Index = index,
         Name = v.Name,
         OriginalName = DetectorHeads.OriginalName(v, provenance),
-        Shape = Dims(v),
-        DType = v.Type is { } t ? DataTypes.OnnxName(t.ElementType) : null,
+        Shape = Dims(v, shapes),
+        DType = shapes.TypeOf(v) is { } t ? DataTypes.OnnxName(t.ElementType) : null,
         Head = head,
     };
 
-    private static long[]? Dims(Value v) => v.Type?.Shape is { } s ? [.. s.Dims.Select(d => d.Value ?? -1)] : null;
+    private static long[]? Dims(Value v, ShapeInferenceResult shapes) => shapes.ShapeOf(v) is { } s ? [.. s.Dims.Select(d => d.Value ?? -1)] : null;
 
-    private static ManifestHead? Head(Value v, ProvenanceMap provenance, DetectorHeads heads, HeadLayout layout, HeadGeometry? geometry, long[]? image)
+    private static ManifestHead? Head(Value v, ProvenanceMap provenance, DetectorHeads heads, HeadLayout layout, HeadGeometry? geometry, long[]? image, ShapeInferenceResult shapes)
     {
         if (heads.Recognize(v, provenance) is not { } head)
         {
             return null;
         }
-        long[]? dims = Dims(v);
+        long[]? dims = Dims(v, shapes);
         int? stride = null;
         if (image is not null && dims is { Length: 4 } && dims[2] > 0 && dims[3] > 0
             && image[2] % dims[2] == 0 && image[3] % dims[3] == 0 && image[2] / dims[2] == image[3] / dims[3])

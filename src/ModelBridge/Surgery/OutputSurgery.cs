@@ -5,29 +5,15 @@ using ModelBridge.Rewriting;
 namespace ModelBridge.Surgery;
 
 /// <summary>
-/// Turns <see cref="OutputSurgeryOptions"/> into the ordered output-surgery passes:
-/// <see cref="PruneOutputs"/>, <see cref="SliceHeadChannels"/>, <see cref="RenameOutputs"/>,
-/// <see cref="CanonicalizeValueNames"/> (only those the options ask for).
+/// Output surgery: checks <see cref="OutputSurgeryOptions"/> against a graph and runs the surgery
+/// pipeline (<see cref="Pipeline.ForSurgery"/> builds it).
 /// </summary>
-/// <remarks>
-/// The options are checked against the graph the passes will run on before any pass runs, so a
-/// misspelt output name or an out-of-range class id fails up front with the valid choices. The
-/// head geometry (anchors, classes) is resolved here, once, from the unsliced graph. The passes
-/// can be appended to a canonicalisation pipeline; they contain no dead-code pass of their own,
-/// so <see cref="Pipelines.CanonicalPasses"/> can be combined with them without duplicate ids.
-/// </remarks>
 public static class OutputSurgery
 {
-    /// <summary>The passes for <paramref name="options"/>, checked against <paramref name="graph"/>.</summary>
-    /// <param name="options">What to do.</param>
-    /// <param name="graph">The graph the passes will run on (before surgery).</param>
-    /// <param name="provenance">Its tensor map, when it has been rewritten already (names are then also matched as original names).</param>
+    /// <summary>Checks <paramref name="options"/> against the outputs and inputs of <paramref name="graph"/>.</summary>
     /// <exception cref="ArgumentException">The options name outputs, levels, kinds or ids the graph does not have.</exception>
-    /// <exception cref="Errors.UnsupportedOperatorException">Slicing was asked for and the heads' channels do not split into anchors × values.</exception>
-    public static IReadOnlyList<Pass> Passes(OutputSurgeryOptions options, Graph graph, ProvenanceMap? provenance = null)
+    internal static void Validate(OutputSurgeryOptions options, Graph graph, ProvenanceMap? provenance)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(graph);
         DetectorHeads heads = options.Heads;
         var outputNames = graph.Outputs.SelectMany(o => new[] { o.Name, DetectorHeads.OriginalName(o, provenance) }).ToHashSet(StringComparer.Ordinal);
         var inputNames = graph.Inputs.SelectMany(v => new[] { v.Name, DetectorHeads.OriginalName(v, provenance) }).ToHashSet(StringComparer.Ordinal);
@@ -51,31 +37,6 @@ public static class OutputSurgery
         {
             throw new ArgumentException($"Cannot order by '{entry}': it is neither an output nor a head kind (outputs: {available}).", nameof(options));
         }
-
-        var passes = new List<Pass>();
-        if (options.DropOutputs.Count > 0 || options.DropLevels.Count > 0)
-        {
-            var prune = new PruneOutputs(options.DropOutputs, options.DropLevels, heads);
-            if (prune.Selected(graph, provenance).Count == graph.Outputs.Count)
-            {
-                throw new ArgumentException($"The options drop every output of graph '{graph.Name}'.", nameof(options));
-            }
-            passes.Add(prune);
-        }
-        if (options.KeepClasses is not null || options.KeepAnchors is not null)
-        {
-            HeadGeometry geometry = heads.ResolveGeometry(graph, provenance);
-            passes.Add(new SliceHeadChannels(geometry, options.Layout, options.KeepClasses, options.KeepAnchors, heads));
-        }
-        if (options.RenamePattern is not null || options.RenameMap is not null || options.InputRenamePattern is not null || options.Order.Count > 0)
-        {
-            passes.Add(new RenameOutputs(options.RenamePattern, options.RenameMap, options.Order, options.InputRenamePattern, heads));
-        }
-        if (options.CanonicalizeNames)
-        {
-            passes.Add(new CanonicalizeValueNames());
-        }
-        return passes;
     }
 
     /// <summary>
@@ -105,6 +66,6 @@ public static class OutputSurgery
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new Pipeline(Passes(options, model.Graph, provenance)).Run(model, pipelineOptions, provenance, cancellationToken);
+        return Pipeline.ForSurgery(options, model.Graph, provenance).Run(model, pipelineOptions, provenance, cancellationToken);
     }
 }

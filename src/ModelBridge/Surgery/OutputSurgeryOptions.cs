@@ -5,7 +5,7 @@ namespace ModelBridge.Surgery;
 
 /// <summary>
 /// What to do to a model's outputs: drop some, slice head channels, reorder and rename. Empty
-/// options do nothing. Turned into passes by <see cref="OutputSurgery.Passes"/>.
+/// options do nothing. Turned into passes by <see cref="Rewriting.Pipeline.ForSurgery"/>.
 /// </summary>
 public sealed record OutputSurgeryOptions
 {

@@ -85,9 +85,9 @@ public sealed class GraphEditTests
         Value w = g.AddInitializer("w", Tensor.Create<float>([3], [1f, 2f, 3f]));
         Node mul = g.AddNode("Mul", [x, w], ["y"]);
         g.SetOutputs([mul.Outputs[0]!]);
-        mul.Outputs[0]!.Type = new TensorType(DataType.Float, new TensorShape([Dim.Sym("N"), 3]));
+        mul.Outputs[0]!.DeclaredType = new TensorType(DataType.Float, new TensorShape([Dim.Sym("N"), 3]));
         using Model back = Model.Load(model.ToBytes());
-        Assert.That(back.Graph.Inputs[0].Type!.ToString(), Is.EqualTo("float[N,3]"));
+        Assert.That(back.Graph.Inputs[0].DeclaredType!.ToString(), Is.EqualTo("float[N,3]"));
         Assert.That(back.Graph.GetValue("w").Initializer!.AsSpan<float>().ToArray(), Is.EqualTo(new[] { 1f, 2f, 3f }));
         Assert.That(back.Graph.FindProblems(), Is.Empty);
     }

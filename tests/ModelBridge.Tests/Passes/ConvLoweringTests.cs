@@ -20,20 +20,20 @@ public sealed class ConvLoweringTests
         NoConvBias = true,
     };
 
-    private static Pipeline Lowering(ConvLoweringOptions options) => new([.. ConvLowering.Passes(options), new EliminateDeadNodes()]);
+    private static Pipeline Lowering(ConvLoweringOptions options) => new([.. Pipeline.ConvLoweringPasses(options), new EliminateDeadNodes()]);
 
     [Test]
     public void Factory_orders_the_passes_for_a_profile()
     {
-        string[] ids = [.. ConvLowering.Passes(Everything with { SeparableScope = "/fpn/", ErrorBudget = 0.01 }).Select(p => p.Id)];
+        string[] ids = [.. Pipeline.ConvLoweringPasses(Everything with { SeparableScope = "/fpn/", ErrorBudget = 0.01 }).Select(p => p.Id)];
         Assert.That(ids, Is.EqualTo(new[]
         {
             "lower-auto-pad", "lower-ceil-mode-pool", "fold-pad-into-conv", "lower-conv-to-separable", "lower-grouped-conv",
             "lower-depthwise-multiplier", "split-asymmetric-pads", "split-conv-bias",
         }));
-        Assert.That(ConvLowering.Passes(new ConvLoweringOptions()).Select(p => p.Id), Is.EqualTo(new[] { "fold-pad-into-conv" }));
-        Assert.That(ConvLowering.Passes(Everything).OfType<FoldPadIntoConv>().Single().SymmetricOnly, Is.True);
-        Assert.That(() => new Pipeline([.. Pipelines.CanonicalPasses(), .. ConvLowering.Passes(Everything)]), Throws.Nothing, "no duplicate ids with the canonical passes");
+        Assert.That(Pipeline.ConvLoweringPasses(new ConvLoweringOptions()).Select(p => p.Id), Is.EqualTo(new[] { "fold-pad-into-conv" }));
+        Assert.That(Pipeline.ConvLoweringPasses(Everything).OfType<FoldPadIntoConv>().Single().SymmetricOnly, Is.True);
+        Assert.That(() => new Pipeline([.. Pipeline.Canonical().Passes, .. Pipeline.ConvLoweringPasses(Everything)]), Throws.Nothing, "no duplicate ids with the canonical passes");
     }
 
     private static IEnumerable<string> CorpusCases()
@@ -102,10 +102,10 @@ public sealed class ConvLoweringTests
     }
 
     private static bool IsGrouped(Node n) =>
-        n.OpType == "Conv" && n.GetInt("group", 1) is > 1 and var g && Graph.TryGetConstant(n.Inputs[1]) is { } w && w.Dims[1] * g != g;
+        n.OpType == "Conv" && n.GetInt("group", 1) is > 1 and var g && Constants.Of(n.Inputs[1]) is { } w && w.Dims[1] * g != g;
 
     private static bool IsDepthwiseWithMultiplier(Node n) =>
-        n.OpType == "Conv" && n.GetInt("group", 1) is > 1 and var g && Graph.TryGetConstant(n.Inputs[1]) is { } w && w.Dims[1] == 1 && w.Dims[0] > g;
+        n.OpType == "Conv" && n.GetInt("group", 1) is > 1 and var g && Constants.Of(n.Inputs[1]) is { } w && w.Dims[1] == 1 && w.Dims[0] > g;
 
     [TestCase("resnext_block", false)]
     [TestCase("depthwise_multiplier", false)]
@@ -115,7 +115,7 @@ public sealed class ConvLoweringTests
         string dir = Path.Combine(TestPaths.Fixtures, fixture);
         using Model m = Model.Load(Path.Combine(dir, "model.onnx"));
         TestDataSet data = TestDataSet.Read(Path.Combine(dir, "test_data_set_0"), m);
-        Pipelines.Canonicalize().Run(m);
+        Pipeline.Canonical().Run(m);
         Assert.That(m.Graph.Nodes.Count(n => IsGrouped(n) || IsDepthwiseWithMultiplier(n)), Is.GreaterThan(0), "the fixture has something to lower");
         ShapeInference.Run(m.Graph, new ShapeInferenceOptions { DimOverrides = new Dictionary<string, long> { ["N"] = 1, ["batch"] = 1 } });
         Lowering(new ConvLoweringOptions { LowerGroupedConv = true, DepthwiseMultiplierOne = true, DepthwiseMultiplierIntoPointwise = intoPointwise }).Run(m);
@@ -133,15 +133,15 @@ public sealed class ConvLoweringTests
     /// <summary>Per-sample multiply-accumulates and weight elements of the Convs whose name contains one of <paramref name="scopes"/>.</summary>
     private static (long Macs, long Parameters) Cost(Model m, params string[] scopes)
     {
-        ShapeInference.Run(m.Graph);
+        ShapeInferenceResult shapes = ShapeInference.Run(m.Graph);
         long macs = 0, parameters = 0;
         foreach (Node n in m.Graph.Nodes.Where(n => n.OpType == "Conv" && scopes.Any(s => n.Name.Contains(s, StringComparison.Ordinal))))
         {
-            Tensor w = Graph.TryGetConstant(n.Inputs[1])!;
-            long[] y = Patterns.StaticShape(n.Outputs[0])!;
+            Tensor w = Constants.Of(n.Inputs[1])!;
+            long[] y = shapes.StaticDimsOf(n.Outputs[0])!;
             long perOutput = w.ElementCount / w.Dims[0];
             macs += y[1] * y[2..].Aggregate(1L, (a, b) => a * b) * perOutput;
-            parameters += w.ElementCount + (Graph.TryGetConstant(n.Input(2))?.ElementCount ?? 0);
+            parameters += w.ElementCount + (Constants.Of(n.Input(2))?.ElementCount ?? 0);
         }
         return (macs, parameters);
     }
@@ -154,15 +154,15 @@ public sealed class ConvLoweringTests
     public void Fpn_at_full_rank_matches_the_original(string fixture)
     {
         using Model original = Model.Load(Path.Combine(TestPaths.Fixtures, fixture, "model.onnx"));
-        Pipelines.Canonicalize().Run(original);
+        Pipeline.Canonical().Run(original);
         ShapeInference.Run(original.Graph);
         var inputs = Numerics.Inputs(original);
         var reference = Numerics.Run(original, inputs);
         using Model m = original.Clone();
         var pass = new LowerConvToSeparable("/fpn/", 0);
-        new Pipeline([pass, new EliminateDeadNodes()]).Run(m);
-        Assert.That(pass.Reports, Has.Count.EqualTo(5), "the FPN's five 3×3 convs");
-        Assert.That(pass.Reports.Select(r => r.Rank), Is.All.EqualTo(9));
+        var reports = ConvModels.Reports(new Pipeline([pass, new EliminateDeadNodes()]).Run(m));
+        Assert.That(reports, Has.Count.EqualTo(5), "the FPN's five 3×3 convs");
+        Assert.That(reports.Select(r => r.Rank), Is.All.EqualTo(9));
         double err = WorstError(reference, Numerics.Run(m, inputs));
         TestContext.Out.WriteLine($"{fixture}: full rank, worst relative-to-max output error {err:G3}");
         Assert.That(err, Is.LessThanOrEqualTo(1e-4));
@@ -173,7 +173,7 @@ public sealed class ConvLoweringTests
     public void Fpn_separable_budget_table(string fixture)
     {
         using Model original = Model.Load(Path.Combine(TestPaths.Fixtures, fixture, "model.onnx"));
-        Pipelines.Canonicalize().Run(original);
+        Pipeline.Canonical().Run(original);
         ShapeInference.Run(original.Graph);
         var inputs = Numerics.Inputs(original);
         var reference = Numerics.Run(original, inputs);
@@ -189,13 +189,13 @@ public sealed class ConvLoweringTests
         {
             using Model m = original.Clone();
             var pass = new LowerConvToSeparable("/fpn/", budget);
-            new Pipeline([pass, new EliminateDeadNodes()]).Run(m);
+            var reports = ConvModels.Reports(new Pipeline([pass, new EliminateDeadNodes()]).Run(m));
             var (macs, parameters) = Cost(m, "/fpn/");
             var (all, _) = Cost(m, "/fpn/", "/head/");
             double err = WorstError(reference, Numerics.Run(m, inputs));
             rows.Add((budget, macs, err));
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(budget == 0 ? "full rank" : budget.ToString("G3", CultureInfo.InvariantCulture))} | {string.Join(",", pass.Reports.Select(r => r.Rank))} | {pass.Reports.Max(r => r.WeightError):G3} | {macs / 1e6:F2} | {all / 1e6:F2} | {parameters} | {err:G3} |"));
+                $"| {(budget == 0 ? "full rank" : budget.ToString("G3", CultureInfo.InvariantCulture))} | {string.Join(",", reports.Select(r => r.Rank))} | {reports.Max(r => r.WeightError):G3} | {macs / 1e6:F2} | {all / 1e6:F2} | {parameters} | {err:G3} |"));
         }
         for (int i = 1; i < rows.Count; i++)
         {

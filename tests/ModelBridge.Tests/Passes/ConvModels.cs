@@ -107,6 +107,9 @@ internal static class ConvModels
         return new Pipeline([.. passes, new EliminateDeadNodes()]).Run(m);
     }
 
+    /// <summary>The factored convolutions' reports (the notes of <see cref="LowerConvToSeparable"/>).</summary>
+    public static IReadOnlyList<SeparableReport> Reports(PipelineResult r) => [.. r.Statistics.SelectMany(s => s.Notes).OfType<SeparableReport>()];
+
     public static int Matches(PipelineResult r, string id) => r.Statistics.Single(s => s.Id == id).Matches;
 
     public static string[] Ops(Model m) => [.. m.Graph.TopologicalOrder().Select(n => n.OpType)];

@@ -69,7 +69,7 @@ public sealed class FoldBatchNormIntoConvTests
         float[] mean = m.Graph.GetValue("mean").Initializer!.ToFloatArray(), var = m.Graph.GetValue("var").Initializer!.ToFloatArray();
         Fold().Run(m);
         Node conv = m.Graph.Nodes.Single(n => n.OpType == "Conv");
-        float[] w2 = Graph.TryGetConstant(conv.Inputs[1])!.ToFloatArray(), b2 = Graph.TryGetConstant(conv.Inputs[2])!.ToFloatArray();
+        float[] w2 = Constants.Of(conv.Inputs[1])!.ToFloatArray(), b2 = Constants.Of(conv.Inputs[2])!.ToFloatArray();
         for (int o = 0; o < 6; o++)
         {
             double s = gamma[o] / Math.Sqrt(var[o] + 1e-5);

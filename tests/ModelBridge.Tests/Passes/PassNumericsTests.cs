@@ -108,7 +108,7 @@ public sealed class DetectorFusionTests
         string dir = Path.Combine(TestPaths.Fixtures, fixture);
         using Model m = Model.Load(Path.Combine(dir, "model.onnx"));
         TestDataSet data = TestDataSet.Read(Path.Combine(dir, "test_data_set_0"), m);
-        Pipelines.Canonicalize().Run(m);
+        Pipeline.Canonical().Run(m);
         Assert.That(m.Graph.Nodes.Count(n => n.OpType == "GroupNormalization"), Is.GreaterThan(0));
         var outputs = Numerics.Run(m, data.InputsByName());
         foreach (var (name, expected) in data.OutputsByName())

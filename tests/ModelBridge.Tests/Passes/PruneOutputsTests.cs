@@ -45,7 +45,7 @@ public sealed class PruneOutputsTests
         using Model m = SurgeryTesting.TinyDetector();
         Assert.That(() => new Pipeline([new PruneOutputs(["cls_p3", "cls_p4"], [3, 4])]).Run(m),
             Throws.ArgumentException.With.Message.Contains("without outputs"));
-        Assert.That(() => OutputSurgery.Passes(new OutputSurgeryOptions { DropLevels = [3, 4] }, m.Graph),
+        Assert.That(() => Pipeline.ForSurgery(new OutputSurgeryOptions { DropLevels = [3, 4] }, m.Graph).Passes,
             Throws.ArgumentException.With.Message.Contains("every output"));
     }
 

@@ -123,12 +123,12 @@ public sealed class RenameOutputsTests
     {
         using Model m = SurgeryTesting.TinyDetector();
         Assert.That(() => new RenameOutputs("out_{stride}"), Throws.ArgumentException.With.Message.Contains("{stride}"));
-        Assert.That(() => OutputSurgery.Passes(new OutputSurgeryOptions { RenameMap = new Dictionary<string, string> { ["nope"] = "x" } }, m.Graph),
+        Assert.That(() => Pipeline.ForSurgery(new OutputSurgeryOptions { RenameMap = new Dictionary<string, string> { ["nope"] = "x" } }, m.Graph).Passes,
             Throws.ArgumentException.With.Message.Contains("'nope'"));
-        Assert.That(() => OutputSurgery.Passes(new OutputSurgeryOptions { Order = ["ctr"] }, m.Graph), Throws.ArgumentException.With.Message.Contains("'ctr'"));
-        Assert.That(() => OutputSurgery.Passes(new OutputSurgeryOptions { DropOutputs = ["cls_p9"] }, m.Graph),
+        Assert.That(() => Pipeline.ForSurgery(new OutputSurgeryOptions { Order = ["ctr"] }, m.Graph).Passes, Throws.ArgumentException.With.Message.Contains("'ctr'"));
+        Assert.That(() => Pipeline.ForSurgery(new OutputSurgeryOptions { DropOutputs = ["cls_p9"] }, m.Graph).Passes,
             Throws.ArgumentException.With.Message.Contains("no such output (outputs: cls_p3, cls_p4, box_p3, box_p4)"));
-        Assert.That(() => OutputSurgery.Passes(new OutputSurgeryOptions { DropLevels = [OutputSurgeryOptions.ParseLevel("p6")] }, m.Graph),
+        Assert.That(() => Pipeline.ForSurgery(new OutputSurgeryOptions { DropLevels = [OutputSurgeryOptions.ParseLevel("p6")] }, m.Graph).Passes,
             Throws.ArgumentException.With.Message.Contains("levels: P3, P4"));
         Assert.That(() => OutputSurgeryOptions.ParseLevel("Q3"), Throws.TypeOf<FormatException>());
     }

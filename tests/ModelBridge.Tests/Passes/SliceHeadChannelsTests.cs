@@ -30,7 +30,7 @@ public sealed class SliceHeadChannelsTests
         Assert.That(cls[0].Inputs[1]!.Initializer!.Dims, Is.EqualTo(new long[] { 4, 4, 1, 1 }));
         Assert.That(m.Graph.FindValue("head.cls.weight"), Is.Null, "the unsliced weight is gone once nothing reads it");
         Assert.That(m.Graph.FindValue("head.box.weight")!.Uses, Has.Count.EqualTo(2), "box heads are untouched by a class subset");
-        Assert.That(m.Graph.GetValue("cls_p3").Type!.Shape!.Dims[1].Value, Is.EqualTo(4));
+        Assert.That(m.Graph.GetValue("cls_p3").DeclaredType!.Shape!.Dims[1].Value, Is.EqualTo(4));
         TensorOrigin origin = r.Provenance.Get("cls_p4")!;
         Assert.That(origin.Original, Is.EqualTo("cls_p4"));
         Assert.That(origin.Slice!.Axis, Is.EqualTo(1));
@@ -92,8 +92,8 @@ public sealed class SliceHeadChannelsTests
         using Model m = original.Clone();
         var options = new OutputSurgeryOptions { KeepAnchors = [0, 4, 8] };
         PipelineResult r = OutputSurgery.Run(m, options);
-        Assert.That(m.Graph.GetValue("cls_p3").Type!.Shape!.Dims[1].Value, Is.EqualTo(15));
-        Assert.That(m.Graph.GetValue("box_p3").Type!.Shape!.Dims[1].Value, Is.EqualTo(12));
+        Assert.That(m.Graph.GetValue("cls_p3").DeclaredType!.Shape!.Dims[1].Value, Is.EqualTo(15));
+        Assert.That(m.Graph.GetValue("box_p3").DeclaredType!.Shape!.Dims[1].Value, Is.EqualTo(12));
         Assert.That(r.Provenance.Get("box_p5")!.Slice!.Indices, Is.EqualTo(Expected(9, 4, [0, 4, 8], [0, 1, 2, 3], HeadLayout.AnchorMajor)));
         SurgeryTesting.AssertOutputsEqualOriginals(original, m, r.Provenance);
         OutputManifest manifest = OutputManifest.Create(original, m, r.Provenance, options);
@@ -131,7 +131,7 @@ public sealed class SliceHeadChannelsTests
     public void Does_not_infer_a_geometry_when_class_channels_do_not_split_into_anchors()
     {
         using Model m = SurgeryTesting.TinyDetector(clsChannels: 7);
-        var e = Assert.Throws<UnsupportedOperatorException>(() => OutputSurgery.Passes(new OutputSurgeryOptions { KeepClasses = [0] }, m.Graph))!;
+        var e = Assert.Throws<UnsupportedOperatorException>(() => _ = Pipeline.ForSurgery(new OutputSurgeryOptions { KeepClasses = [0] }, m.Graph))!;
         Assert.That(e.NodeName, Is.EqualTo("/head/cls/Conv"));
         Assert.That(e.Message, Does.Contain("7 channels").And.Contain("not a multiple of 2 anchors"));
     }

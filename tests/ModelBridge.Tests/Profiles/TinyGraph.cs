@@ -1,6 +1,6 @@
 namespace ModelBridge.Tests.Profiles;
 
-/// <summary>Builds one-node graphs with every <see cref="Value.Type"/> set by hand (no shape inference).</summary>
+/// <summary>Builds one-node graphs with every <see cref="Value.DeclaredType"/> set by hand (no shape inference).</summary>
 internal sealed class TinyGraph : IDisposable
 {
     public TinyGraph(long opset = 13)
@@ -46,7 +46,7 @@ internal sealed class TinyGraph : IDisposable
                 default: throw new ArgumentException($"attribute type {value.GetType()}");
             }
         }
-        n.Outputs[0]!.Type = outputType;
+        n.Outputs[0]!.DeclaredType = outputType;
         Graph.SetOutputs([n.Outputs[0]!]);
         return n;
     }

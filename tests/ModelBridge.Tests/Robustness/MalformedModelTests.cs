@@ -250,7 +250,8 @@ public sealed class MalformedModelTests
         ModelProto p = Small();
         p.Graph.Node[1].Input[0] = "i"; // relu <- identity <- relu
         var refusals = Stages.RunAll(p.ToByteArray());
-        Assert.That(refusals.Select(r => r.Stage), Is.EqualTo(new[] { "validate", "shape-inference", "profile-check", "convert" }));
+        // The summary sizes values from shape facts, so it orders the graph too and meets the cycle.
+        Assert.That(refusals.Select(r => r.Stage), Is.EqualTo(new[] { "validate", "summary", "shape-inference", "profile-check", "convert" }));
         foreach (var (stage, error) in refusals)
         {
             Assert.That(error, Is.TypeOf<InvalidModelException>(), stage);
@@ -445,8 +446,7 @@ public sealed class MalformedModelTests
         g.Node.Add(TestModels.Node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"], "slice"));
         g.Output.Add(new ValueInfoProto { Name = "y" });
         using Model m = Load(TestModels.Wrap(g));
-        ShapeInference.Run(m.Graph);
-        Assert.That(m.Graph.GetValue("y").Type!.Shape, Is.EqualTo(TensorShape.Of(0, 3)));
+        Assert.That(ShapeInference.Run(m.Graph).ShapeOf(m.Graph.GetValue("y")), Is.EqualTo(TensorShape.Of(0, 3)));
 
         static TensorProto Ints(string name, long v)
         {

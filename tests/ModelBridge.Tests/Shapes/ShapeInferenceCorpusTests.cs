@@ -21,10 +21,11 @@ public sealed class ShapeInferenceCorpusTests
             using Model model = Model.Load(path);
             Graph g = model.Graph;
             // Graph outputs declared as non-tensors (sequences, maps, optionals) have no tensor reference.
-            var tensorOutputs = g.Outputs.Select((v, k) => (Value: v, Index: k, Declared: v.Type)).ToList();
+            var tensorOutputs = g.Outputs.Select((v, k) => (Value: v, Index: k, Declared: v.DeclaredType)).ToList();
+            ShapeInferenceResult shapes;
             try
             {
-                ShapeInference.Run(g, new ShapeInferenceOptions { MergeDeclaredTypes = false });
+                shapes = ShapeInference.Run(g, new ShapeInferenceOptions { MergeDeclaredTypes = false });
             }
             catch (ModelBridgeException e)
             {
@@ -43,7 +44,8 @@ public sealed class ShapeInferenceCorpusTests
                 {
                     continue;
                 }
-                if (value.Type?.Shape is not { } shape || !shape.TryGetStatic(out long[] dims))
+                TensorType? type = shapes.TypeOf(value);
+                if (type?.Shape is not { } shape || !shape.TryGetStatic(out long[] dims))
                 {
                     unknown++;
                     unknownByOp[value.Producer.OpType] = unknownByOp.GetValueOrDefault(value.Producer.OpType) + 1;
@@ -55,9 +57,9 @@ public sealed class ShapeInferenceCorpusTests
                 {
                     mismatches.Add($"{Short(path)} output {index} '{value.Name}' ({value.Producer.OpType}): inferred {shape}, reference [{string.Join(",", expected.Dims)}]");
                 }
-                else if (value.Type.ElementType != (DataType)expected.DataType && !IsStoredAsBits(value.Type.ElementType, (DataType)expected.DataType))
+                else if (type.ElementType != (DataType)expected.DataType && !IsStoredAsBits(type.ElementType, (DataType)expected.DataType))
                 {
-                    mismatches.Add($"{Short(path)} output {index} '{value.Name}': inferred element type {value.Type.ElementType}, reference {(DataType)expected.DataType}");
+                    mismatches.Add($"{Short(path)} output {index} '{value.Name}': inferred element type {type.ElementType}, reference {(DataType)expected.DataType}");
                 }
             }
         }

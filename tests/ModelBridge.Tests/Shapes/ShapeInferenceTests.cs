@@ -6,9 +6,14 @@ namespace ModelBridge.Tests.Shapes;
 [TestFixture]
 public sealed class ShapeInferenceTests
 {
-    private static string ShapeOf(Value v) => v.Type?.Shape?.ToString() ?? "?";
+    private ShapeInferenceResult? _last;
 
-    private static ShapeInferenceResult Infer(ShapeGraphBuilder b, ShapeInferenceOptions? options = null) => ShapeInference.Run(b.Graph, options);
+    /// <summary>The type the last <see cref="Infer"/> gave <paramref name="v"/>.</summary>
+    private TensorType? TypeOf(Value v) => _last!.TypeOf(v);
+
+    private string ShapeOf(Value v) => TypeOf(v)?.Shape?.ToString() ?? "?";
+
+    private ShapeInferenceResult Infer(ShapeGraphBuilder b, ShapeInferenceOptions? options = null) => _last = ShapeInference.Run(b.Graph, options);
 
     // ---- convolution and pooling ----
 
@@ -25,7 +30,7 @@ public sealed class ShapeInferenceTests
         Infer(b);
         // H: floor((32 + 2 + 2 - ((5 - 1) * 2 + 1)) / 2) + 1 = 14; W: floor((32 + 1 + 1 - 5) / 3) + 1 = 10.
         Assert.That(ShapeOf(y), Is.EqualTo("[1,16,14,10]"));
-        Assert.That(y.Type!.ElementType, Is.EqualTo(DataType.Float));
+        Assert.That(TypeOf(y)!.ElementType, Is.EqualTo(DataType.Float));
     }
 
     [TestCase("SAME_UPPER", 7, 2, "[1,4,4,4]")]
@@ -119,7 +124,7 @@ public sealed class ShapeInferenceTests
         // H: ceil((4 - 3) / 2) + 1 = 2 (floor: 1). W: ceil((5 + 2 - 2) / 2) + 1 = 4, but (4 - 1) * 2 >= 5 + 1, so 3 (floor: 3).
         Assert.That(ShapeOf(ceil[0]), Is.EqualTo("[1,1,2,3]"));
         Assert.That(ShapeOf(ceil[1]), Is.EqualTo("[1,1,2,3]"));
-        Assert.That(ceil[1].Type!.ElementType, Is.EqualTo(DataType.Int64));
+        Assert.That(TypeOf(ceil[1])!.ElementType, Is.EqualTo(DataType.Int64));
         Assert.That(ShapeOf(floor), Is.EqualTo("[1,1,1,3]"));
     }
 
@@ -184,10 +189,10 @@ public sealed class ShapeInferenceTests
         Value mean = b.One("Mean", [a, c, b.Input("d", 5, 1, 1)]);
         Infer(b);
         Assert.That(ShapeOf(sum), Is.EqualTo("[N,3,4]"));
-        Assert.That(less.Type!.ElementType, Is.EqualTo(DataType.Bool));
+        Assert.That(TypeOf(less)!.ElementType, Is.EqualTo(DataType.Bool));
         Assert.That(ShapeOf(mixed), Is.EqualTo("[?,3,1]"), "two different symbols give an unknown dimension");
         Assert.That(ShapeOf(where), Is.EqualTo("[N,3,4]"));
-        Assert.That(where.Type!.ElementType, Is.EqualTo(DataType.Float));
+        Assert.That(TypeOf(where)!.ElementType, Is.EqualTo(DataType.Float));
         Assert.That(ShapeOf(mean), Is.EqualTo("[5,3,4]"));
     }
 
@@ -214,9 +219,9 @@ public sealed class ShapeInferenceTests
         Infer(b);
         Assert.That(ShapeOf(clip), Is.EqualTo("[N,7]"));
         Assert.That(ShapeOf(soft), Is.EqualTo("[N,7]"));
-        Assert.That(cast.Type, Is.EqualTo(new TensorType(DataType.Float16, new TensorShape([Dim.Sym("N"), Dim.Of(7)]))));
-        Assert.That(drop[1].Type!.ElementType, Is.EqualTo(DataType.Bool));
-        Assert.That(nan.Type!.ElementType, Is.EqualTo(DataType.Bool));
+        Assert.That(TypeOf(cast), Is.EqualTo(new TensorType(DataType.Float16, new TensorShape([Dim.Sym("N"), Dim.Of(7)]))));
+        Assert.That(TypeOf(drop[1])!.ElementType, Is.EqualTo(DataType.Bool));
+        Assert.That(TypeOf(nan)!.ElementType, Is.EqualTo(DataType.Bool));
     }
 
     // ---- linear ----
@@ -519,7 +524,7 @@ public sealed class ShapeInferenceTests
         Assert.That(ShapeOf(sum), Is.EqualTo("[N,1,4]"));
         Assert.That(ShapeOf(noop), Is.EqualTo("[N,3,4]"));
         Assert.That(ShapeOf(all), Is.EqualTo("[1,1,1]"));
-        Assert.That(arg.Type, Is.EqualTo(new TensorType(DataType.Int64, new TensorShape([Dim.Sym("N"), Dim.Of(3), Dim.Of(1)]))));
+        Assert.That(TypeOf(arg), Is.EqualTo(new TensorType(DataType.Int64, new TensorShape([Dim.Sym("N"), Dim.Of(3), Dim.Of(1)]))));
 
         using var b18 = new ShapeGraphBuilder(18);
         Value l2 = b18.One("ReduceL2", [b18.Input("x", 2, 3, 4), b18.Ints("axes", 0)], n => n.SetInt("keepdims", 0));
@@ -538,10 +543,10 @@ public sealed class ShapeInferenceTests
         Value range = b.One("Range", [b.Graph.AddInitializer("s", Tensor.Create<long>([], [10])), b.Graph.AddInitializer("l", Tensor.Create<long>([], [1])), b.Graph.AddInitializer("d", Tensor.Create<long>([], [-3]))]);
         ShapeInferenceResult r = Infer(b);
         Assert.That(ShapeOf(topk[0]), Is.EqualTo("[3,4]"));
-        Assert.That(topk[1].Type!.ElementType, Is.EqualTo(DataType.Int64));
-        Assert.That(nms.Type, Is.EqualTo(new TensorType(DataType.Int64, new TensorShape([Dim.Unknown, Dim.Of(3)]))));
+        Assert.That(TypeOf(topk[1])!.ElementType, Is.EqualTo(DataType.Int64));
+        Assert.That(TypeOf(nms), Is.EqualTo(new TensorType(DataType.Int64, new TensorShape([Dim.Unknown, Dim.Of(3)]))));
         Assert.That(ShapeOf(zeros), Is.EqualTo("[2,3]"));
-        Assert.That(zeros.Type!.ElementType, Is.EqualTo(DataType.Float));
+        Assert.That(TypeOf(zeros)!.ElementType, Is.EqualTo(DataType.Float));
         Assert.That(r.TryGetConstantValue(range, out long[] values), Is.True);
         Assert.That(values, Is.EqualTo(new long[] { 10, 7, 4 }));
     }
@@ -555,9 +560,9 @@ public sealed class ShapeInferenceTests
         Value unknownOp = b.One("NotAnOnnxOp", [x]);
         Value after = b.One("Relu", [custom]);
         ShapeInferenceResult r = Infer(b);
-        Assert.That(custom.Type, Is.Null);
-        Assert.That(unknownOp.Type, Is.Null);
-        Assert.That(after.Type, Is.Null);
+        Assert.That(TypeOf(custom), Is.Null);
+        Assert.That(TypeOf(unknownOp), Is.Null);
+        Assert.That(TypeOf(after), Is.Null);
         Assert.That(r.UnknownShapes, Is.EquivalentTo(new[] { custom, unknownOp, after }));
         Assert.That(r.Warnings, Has.Some.Contains("com.example.FancyOp"));
         Assert.That(r.Warnings, Has.Some.Contains("NotAnOnnxOp"));
@@ -569,11 +574,12 @@ public sealed class ShapeInferenceTests
         using var b = new ShapeGraphBuilder(13);
         Value custom = b.Graph.AddNode("FancyOp", [b.Input("x", 1, 3)], ["custom_out"], domain: "com.example").Outputs[0]!;
         var declared = new TensorType(DataType.Float, TensorShape.Of(1, 3));
-        custom.Type = declared;
+        custom.DeclaredType = declared;
         Infer(b);
-        Assert.That(custom.Type, Is.EqualTo(declared));
-        ShapeInference.Run(b.Graph, new ShapeInferenceOptions { MergeDeclaredTypes = false });
-        Assert.That(custom.Type, Is.Null);
+        Assert.That(TypeOf(custom), Is.EqualTo(declared));
+        Infer(b, new ShapeInferenceOptions { MergeDeclaredTypes = false });
+        Assert.That(TypeOf(custom), Is.Null);
+        Assert.That(custom.DeclaredType, Is.EqualTo(declared), "inference never changes the declaration");
     }
 
     // ---- symbolic shapes and partial evaluation ----
@@ -614,7 +620,7 @@ public sealed class ShapeInferenceTests
         {
             var options = new ShapeInferenceOptions { DimOverrides = new Dictionary<string, long> { ["N"] = 1 } };
             ShapeInferenceResult r = Infer(b, options);
-            Assert.That(b.Graph.Inputs[0].Type!.Shape, Is.EqualTo(TensorShape.Of(1, 3, 8, 8)));
+            Assert.That(TypeOf(b.Graph.Inputs[0])!.Shape, Is.EqualTo(TensorShape.Of(1, 3, 8, 8)));
             Assert.That(ShapeOf(conv), Is.EqualTo("[1,16,8,8]"));
             Assert.That(ShapeOf(flat), Is.EqualTo("[1,1024]"));
             Assert.That(r.TryGetConstantValue(shapeOfConv, out long[] shape), Is.True);
@@ -654,16 +660,16 @@ public sealed class ShapeInferenceTests
         using (b)
         {
             b.Graph.SetOutputs([flat]);
-            Infer(b, new ShapeInferenceOptions { DimOverrides = new Dictionary<string, long> { ["N"] = 1 } });
-            byte[] bytes = b.Model.ToBytes(new SaveOptions { WriteInferredShapes = true });
+            ShapeInferenceResult pinned = Infer(b, new ShapeInferenceOptions { DimOverrides = new Dictionary<string, long> { ["N"] = 1 } });
+            byte[] bytes = b.Model.ToBytes(new SaveOptions { WriteInferredShapes = true, Shapes = pinned });
             using Model loaded = Model.Load(bytes);
             Value loadedConv = loaded.Graph.GetValue(conv.Name);
-            Assert.That(loadedConv.Type, Is.EqualTo(new TensorType(DataType.Float, TensorShape.Of(1, 16, 8, 8))));
-            Assert.That(loaded.Graph.GetValue(flat.Name).Type, Is.EqualTo(new TensorType(DataType.Float, TensorShape.Of(1, 1024))));
+            Assert.That(loadedConv.DeclaredType, Is.EqualTo(new TensorType(DataType.Float, TensorShape.Of(1, 16, 8, 8))));
+            Assert.That(loaded.Graph.GetValue(flat.Name).DeclaredType, Is.EqualTo(new TensorType(DataType.Float, TensorShape.Of(1, 1024))));
 
             byte[] plain = b.Model.ToBytes();
             using Model withoutInfo = Model.Load(plain);
-            Assert.That(withoutInfo.Graph.GetValue(conv.Name).Type, Is.Null, "without WriteInferredShapes nothing is written");
+            Assert.That(withoutInfo.Graph.GetValue(conv.Name).DeclaredType, Is.Null, "without WriteInferredShapes nothing is written");
         }
     }
 }

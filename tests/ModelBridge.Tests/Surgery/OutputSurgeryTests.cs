@@ -22,7 +22,7 @@ public sealed class OutputSurgeryTests
     {
         using Model original = SurgeryTesting.Fixture(fixture);
         using Model m = original.Clone();
-        PipelineResult r = new Pipeline([.. Pipelines.CanonicalPasses(), .. OutputSurgery.Passes(options, m.Graph)]).Run(m);
+        PipelineResult r = new Pipeline([.. Pipeline.Canonical().Passes, .. Pipeline.ForSurgery(options, m.Graph).Passes]).Run(m);
         m.Save(Path.Combine(dir, "out.onnx"));
         OutputManifest.Create(original, m, r.Provenance, options).Write(Path.Combine(dir, "out.manifest.json"));
         return (File.ReadAllBytes(Path.Combine(dir, "out.onnx")), File.ReadAllText(Path.Combine(dir, "out.manifest.json")), r.Provenance.ToJson());
@@ -32,10 +32,10 @@ public sealed class OutputSurgeryTests
     public void Passes_come_in_order_and_only_when_asked_for()
     {
         using Model m = SurgeryTesting.TinyDetector();
-        Assert.That(OutputSurgery.Passes(new OutputSurgeryOptions(), m.Graph), Is.Empty);
-        Assert.That(OutputSurgery.Passes(Full with { KeepClasses = [0, 2], KeepAnchors = [1] }, m.Graph).Select(p => p.Id),
+        Assert.That(Pipeline.ForSurgery(new OutputSurgeryOptions(), m.Graph).Passes, Is.Empty);
+        Assert.That(Pipeline.ForSurgery(Full with { KeepClasses = [0, 2], KeepAnchors = [1] }, m.Graph).Passes.Select(p => p.Id),
             Is.EqualTo(new[] { "prune-outputs", "slice-head-channels", "rename-outputs", "canonicalize-value-names" }));
-        Assert.That(() => OutputSurgery.Passes(new OutputSurgeryOptions { KeepClasses = [3] }, m.Graph), Throws.ArgumentException.With.Message.Contains("class id 3"));
+        Assert.That(() => Pipeline.ForSurgery(new OutputSurgeryOptions { KeepClasses = [3] }, m.Graph).Passes, Throws.ArgumentException.With.Message.Contains("class id 3"));
     }
 
     [Test]
@@ -64,7 +64,7 @@ public sealed class OutputSurgeryTests
         string dir = Path.Combine(TestPaths.Fixtures, "retinanet_mbv2_gn_op13");
         using Model m = Model.Load(Path.Combine(dir, "model.onnx"));
         TestDataSet data = TestDataSet.Read(Path.Combine(dir, "test_data_set_0"), m);
-        PipelineResult r = new Pipeline([.. Pipelines.CanonicalPasses(), .. OutputSurgery.Passes(Full, m.Graph)]).Run(m);
+        PipelineResult r = new Pipeline([.. Pipeline.Canonical().Passes, .. Pipeline.ForSurgery(Full, m.Graph).Passes]).Run(m);
         Assert.That(m.Graph.Outputs, Has.Count.EqualTo(8));
         var outputs = Numerics.Run(m, data.InputsByName());
         var reference = data.OutputsByName();
@@ -133,8 +133,8 @@ public sealed class OutputSurgeryTests
         using Model renamed = m.Clone();
         var heads = new DetectorHeads { Map = new Dictionary<string, string> { ["logits_s8"] = "cls_p3", ["deltas_s8"] = "box_p3" } };
         PipelineResult r = OutputSurgery.Run(renamed, new OutputSurgeryOptions { Heads = heads, KeepClasses = [1] });
-        Assert.That(renamed.Graph.GetValue("logits_s8").Type!.Shape!.Dims[1].Value, Is.EqualTo(2));
-        Assert.That(renamed.Graph.GetValue("cls_p4").Type!.Shape!.Dims[1].Value, Is.EqualTo(6), "cls_p4 is not in the map, so it is no head");
+        Assert.That(renamed.Graph.GetValue("logits_s8").DeclaredType!.Shape!.Dims[1].Value, Is.EqualTo(2));
+        Assert.That(renamed.Graph.GetValue("cls_p4").DeclaredType!.Shape!.Dims[1].Value, Is.EqualTo(6), "cls_p4 is not in the map, so it is no head");
         Assert.That(OutputManifest.Create(m, renamed, r.Provenance, new OutputSurgeryOptions { Heads = heads }).Outputs[0].Head!.KeptClassIds, Is.EqualTo(new[] { 1 }));
     }
 }

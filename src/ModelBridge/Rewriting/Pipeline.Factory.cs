@@ -1,0 +1,225 @@
+using ModelBridge.Ir;
+using ModelBridge.Passes;
+using ModelBridge.Profiles;
+using ModelBridge.Surgery;
+
+namespace ModelBridge.Rewriting;
+
+/// <remarks>
+/// This file is the one place where pass lists are built: canonicalisation, the lowering a profile
+/// asks for (<see cref="ForProfile"/>), convolution lowering, and output surgery. Every list is
+/// explicit and ordered, with no reflection.
+/// </remarks>
+public sealed partial class Pipeline
+{
+    /// <summary>
+    /// Canonicalisation: removes no-ops, turns constants into initializers, folds constant and shape
+    /// arithmetic (with <paramref name="dims"/> pinned), fuses every exported GroupNorm form into
+    /// GroupNormalization, folds BatchNorm into convolutions, and cleans up.
+    /// </summary>
+    public static Pipeline Canonical(IReadOnlyDictionary<string, long>? dims = null) => new(CanonicalPasses(dims));
+
+    /// <summary>
+    /// The conversion for <paramref name="profile"/>, as two pipelines run one after the other with one
+    /// tensor map: canonicalise, then lower for the target. Fusion and decomposition live in different
+    /// phases so they can never undo each other.
+    /// </summary>
+    /// <remarks>
+    /// Lowering, chosen from the profile: the convolution lowering its Conv/pool constraints need
+    /// (<see cref="ConvLoweringFor"/>), GroupNorm decomposition where it lacks GroupNormalization (into
+    /// InstanceNormalization where it has it, else the moments form), standalone BatchNorm to Mul/Add
+    /// where it lacks BatchNormalization, activation lowerings for activations it lacks, the caller's
+    /// additional passes, then cleanup.
+    /// </remarks>
+    public static IReadOnlyList<Pipeline> ForProfile(TargetProfile profile, ConvertOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        options ??= new ConvertOptions();
+        bool Has(string op) => profile.Find("", op) is not null;
+        var lowering = new List<Pass>(ConvLoweringPasses(ConvLoweringFor(profile, options)));
+        if (!Has("GroupNormalization"))
+        {
+            lowering.Add(new DecomposeGroupNorm(Has("InstanceNormalization") ? GroupNormDecomposition.InstanceNorm : GroupNormDecomposition.Moments));
+        }
+        if (!Has("BatchNormalization"))
+        {
+            lowering.Add(new LowerBatchNormToMulAdd());
+        }
+        if (!Has("HardSwish"))
+        {
+            lowering.Add(new LowerHardSwish(useHardSigmoid: Has("HardSigmoid")));
+        }
+        if (!Has("HardSigmoid"))
+        {
+            lowering.Add(new LowerHardSigmoid());
+        }
+        if (!Has("LeakyRelu") && Has("Max"))
+        {
+            lowering.Add(new LowerLeakyRelu());
+        }
+        if (!Has("PRelu"))
+        {
+            lowering.Add(new LowerPRelu());
+        }
+        if (!Has("Gelu"))
+        {
+            lowering.Add(new LowerGelu());
+        }
+        lowering.AddRange(options.AdditionalPasses);
+        lowering.Add(new EliminateDeadNodes());
+        lowering.Add(new DeduplicateInitializers());
+        return [Canonical(options.Dims), new Pipeline(lowering)];
+    }
+
+    /// <summary>What the profile's Conv/pool constraints ask of the convolution lowering.</summary>
+    public static ConvLoweringOptions ConvLoweringFor(TargetProfile profile, ConvertOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        OpConstraints? conv = profile.Find("", "Conv");
+        OpConstraints? maxPool = profile.Find("", "MaxPool");
+        GroupPolicy policy = conv?.GroupPolicy ?? GroupPolicy.Any;
+        bool ceilRefused = maxPool?.Attributes is { } attrs && attrs.TryGetValue("ceil_mode", out var allowed) && !allowed.Contains("1");
+        return new ConvLoweringOptions
+        {
+            // Explicit pads are accepted everywhere; lowering auto_pad is exact, so always do it.
+            NoAutoPad = true,
+            LowerGroupedConv = policy != GroupPolicy.Any,
+            DepthwiseMultiplierOne = policy is GroupPolicy.Standard or GroupPolicy.Depthwise,
+            RequireSymmetricPads = conv?.SymmetricPads == true,
+            NoCeilMode = ceilRefused,
+            GlobalPool = profile.Find("", "GlobalAveragePool") is null && profile.Find("", "ReduceMean") is not null ? GlobalPoolForm.Reduce : null,
+            SeparableScope = options?.SeparableScope,
+            ErrorBudget = options?.ErrorBudget ?? 0,
+        };
+    }
+
+    /// <summary>
+    /// The ordered convolution-lowering passes for <paramref name="options"/>. No cleanup pass is
+    /// included, so the list can follow the canonical passes without duplicate ids.
+    /// </summary>
+    public static IReadOnlyList<Pass> ConvLoweringPasses(ConvLoweringOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var passes = new List<Pass>();
+        if (options.NoAutoPad || options.RequireSymmetricPads || options.NoCeilMode)
+        {
+            passes.Add(new LowerAutoPad());
+        }
+        if (options.NoCeilMode)
+        {
+            passes.Add(new LowerCeilModePool());
+        }
+        if (options.FoldPads)
+        {
+            passes.Add(new FoldPadIntoConv(symmetricOnly: options.RequireSymmetricPads));
+        }
+        if (options.SeparableScope is { } scope)
+        {
+            passes.Add(new LowerConvToSeparable(scope, options.ErrorBudget));
+        }
+        if (options.LowerGroupedConv)
+        {
+            passes.Add(new LowerGroupedConv());
+        }
+        if (options.DepthwiseMultiplierOne)
+        {
+            if (options.DepthwiseMultiplierIntoPointwise)
+            {
+                passes.Add(new LowerDepthwiseMultiplier(intoPointwise: true));
+            }
+            passes.Add(new LowerDepthwiseMultiplier());
+        }
+        if (options.RequireSymmetricPads)
+        {
+            passes.Add(new SplitAsymmetricPads());
+        }
+        switch (options.Pointwise)
+        {
+            case PointwiseForm.Gemm:
+                passes.Add(new LowerConv1x1ToGemm());
+                break;
+            case PointwiseForm.Conv:
+                passes.Add(new LowerGemmToConv1x1());
+                break;
+        }
+        switch (options.GlobalPool)
+        {
+            case GlobalPoolForm.Reduce:
+                passes.Add(new LowerGlobalPool());
+                break;
+            case GlobalPoolForm.GlobalPool:
+                passes.Add(new RaiseReduceToGlobalPool());
+                break;
+        }
+        if (options.NoConvBias)
+        {
+            passes.Add(new SplitConvBias());
+        }
+        return passes;
+    }
+
+    /// <summary>
+    /// The output-surgery pipeline for <paramref name="options"/>: <see cref="PruneOutputs"/>,
+    /// <see cref="SliceHeadChannels"/>, <see cref="RenameOutputs"/>, <see cref="CanonicalizeValueNames"/>
+    /// (only those the options ask for), then dead-node elimination when <paramref name="cleanup"/> is set.
+    /// </summary>
+    /// <remarks>
+    /// The options are checked against the graph the passes will run on before any pass runs, so a
+    /// misspelt output name or an out-of-range class id fails up front with the valid choices. The head
+    /// geometry (anchors, classes) is resolved here, once, from the unsliced graph.
+    /// </remarks>
+    /// <param name="options">What to do.</param>
+    /// <param name="graph">The graph the passes will run on (before surgery).</param>
+    /// <param name="provenance">Its tensor map, when it has been rewritten already (names are then also matched as original names).</param>
+    /// <param name="cleanup">End with <see cref="EliminateDeadNodes"/> (a conversion does; composing surgery into a longer pipeline need not).</param>
+    /// <exception cref="ArgumentException">The options name outputs, levels, kinds or ids the graph does not have.</exception>
+    /// <exception cref="Errors.UnsupportedOperatorException">Slicing was asked for and the heads' channels do not split into anchors × values.</exception>
+    public static Pipeline ForSurgery(OutputSurgeryOptions options, Graph graph, ProvenanceMap? provenance = null, bool cleanup = false)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(graph);
+        OutputSurgery.Validate(options, graph, provenance);
+        DetectorHeads heads = options.Heads;
+        var passes = new List<Pass>();
+        if (options.DropOutputs.Count > 0 || options.DropLevels.Count > 0)
+        {
+            var prune = new PruneOutputs(options.DropOutputs, options.DropLevels, heads);
+            if (prune.Selected(graph, provenance).Count == graph.Outputs.Count)
+            {
+                throw new ArgumentException($"The options drop every output of graph '{graph.Name}'.", nameof(options));
+            }
+            passes.Add(prune);
+        }
+        if (options.KeepClasses is not null || options.KeepAnchors is not null)
+        {
+            HeadGeometry geometry = heads.ResolveGeometry(graph, provenance);
+            passes.Add(new SliceHeadChannels(geometry, options.Layout, options.KeepClasses, options.KeepAnchors, heads));
+        }
+        if (options.RenamePattern is not null || options.RenameMap is not null || options.InputRenamePattern is not null || options.Order.Count > 0)
+        {
+            passes.Add(new RenameOutputs(options.RenamePattern, options.RenameMap, options.Order, options.InputRenamePattern, heads));
+        }
+        if (options.CanonicalizeNames)
+        {
+            passes.Add(new CanonicalizeValueNames());
+        }
+        if (cleanup)
+        {
+            passes.Add(new EliminateDeadNodes());
+        }
+        return new Pipeline(passes);
+    }
+
+    private static IReadOnlyList<Pass> CanonicalPasses(IReadOnlyDictionary<string, long>? dims) =>
+    [
+        new EliminateIdentity(),
+        new EliminateDropout(),
+        new ConstantToInitializer(),
+        new FoldConstants(),
+        new FoldShapeArithmetic(dims),
+        new FuseGroupNorm(),
+        new FoldBatchNormIntoConv(),
+        new EliminateDeadNodes(),
+        new DeduplicateInitializers(),
+    ];
+}
