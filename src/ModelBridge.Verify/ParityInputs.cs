@@ -3,8 +3,8 @@ using ModelBridge.Ir;
 namespace ModelBridge.Verify;
 
 /// <summary>
-/// The samples a parity check feeds to both graphs: ONNX test-data folders, tensors built in code,
-/// or seeded random samples of a chosen distribution.
+/// The samples a parity check feeds to both graphs: ONNX test-data folders, images, tensors built
+/// in code, or seeded random samples of a chosen distribution.
 /// </summary>
 public abstract class ParityInputs
 {
@@ -22,6 +22,19 @@ public abstract class ParityInputs
             throw new ArgumentException("Give at least one test-data folder.", nameof(folders));
         }
         return new TestDataInputs([.. folders]);
+    }
+
+    /// <summary>
+    /// One sample per PNG/JPEG image in <paramref name="directory"/>, in file-name order, preprocessed
+    /// by <paramref name="options"/> (<see cref="ImagePreprocessing.Default"/> when null) for the
+    /// original model's image input. The folder is listed now; the images are read when the check runs.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="ArgumentException">The folder holds no image.</exception>
+    public static ParityInputs FromImages(string directory, ImagePreprocessing? options = null)
+    {
+        IReadOnlyList<string> files = ImageLoader.FindImagesOrThrow(directory);
+        return new ImageInputs(directory, files.Count, options ?? ImagePreprocessing.Default);
     }
 
     /// <summary>The given samples, each a tensor per graph input name.</summary>
@@ -64,6 +77,14 @@ public abstract class ParityInputs
 
         public override IReadOnlyList<IReadOnlyDictionary<string, TensorData>> Materialize(Model original) =>
             [.. folders.Select(f => TestDataSet.Read(f, original).InputsByName())];
+    }
+
+    private sealed class ImageInputs(string directory, int count, ImagePreprocessing options) : ParityInputs
+    {
+        public override string Description => $"{ImageLoader.Describe(directory, count)} ({options})";
+
+        public override IReadOnlyList<IReadOnlyDictionary<string, TensorData>> Materialize(Model original) =>
+            ImageLoader.LoadSamples(directory, original, options);
     }
 
     private sealed class TensorInputs(IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples) : ParityInputs
