@@ -104,17 +104,17 @@ public static class ImageLoader
                 ? inputs[0]
                 : throw new ArgumentException($"The model has {inputs.Length} inputs ({List(inputs)}); name the one that takes the images.");
         }
-        if (input.Type is not { ElementType: DataType.Float, Shape: { Rank: 4 } shape })
+        if (input.DeclaredType is not { ElementType: DataType.Float, Shape: { Rank: 4 } shape })
         {
-            throw new ArgumentException($"Input '{input.Name}' is {input.Type?.ToString() ?? "untyped"}; images give float32 N x 3 x H x W tensors.");
+            throw new ArgumentException($"Input '{input.Name}' is {input.DeclaredType?.ToString() ?? "untyped"}; images give float32 N x 3 x H x W tensors.");
         }
         if (shape.Dims[1].Value is { } c && c != 3)
         {
-            throw new ArgumentException($"Input '{input.Name}' is {input.Type}: it has {c} channels where images give 3 (N x 3 x H x W).");
+            throw new ArgumentException($"Input '{input.Name}' is {input.DeclaredType}: it has {c} channels where images give 3 (N x 3 x H x W).");
         }
         if (shape.Dims[0].Value is { } n && n != 1)
         {
-            throw new ArgumentException($"Input '{input.Name}' is {input.Type}: its batch is fixed at {n}, and each image is one sample of batch 1.");
+            throw new ArgumentException($"Input '{input.Name}' is {input.DeclaredType}: its batch is fixed at {n}, and each image is one sample of batch 1.");
         }
         return (input.Name, options.Height ?? Fixed(shape.Dims[2]), options.Width ?? Fixed(shape.Dims[3]));
     }

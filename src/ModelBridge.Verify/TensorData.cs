@@ -114,6 +114,15 @@ public sealed class TensorData : IEquatable<TensorData>
         return FromBytes(tensor.DataType, tensor.Dims.AsSpan(), tensor.Data);
     }
 
+    /// <summary>Writes the tensor as a serialised <c>TensorProto</c> (the format of an ONNX test-data <c>.pb</c> file).</summary>
+    /// <param name="stream">Where to write.</param>
+    /// <param name="name">Tensor name to record, or null for none.</param>
+    public void WriteTo(Stream stream, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ToProto(name).WriteTo(stream);
+    }
+
     /// <summary>The protobuf form, payload in <c>raw_data</c> (wrapped, not copied).</summary>
     /// <param name="name">Tensor name to record, or null for none.</param>
     internal TensorProto ToProto(string? name = null)

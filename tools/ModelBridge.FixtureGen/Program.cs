@@ -70,7 +70,7 @@ static int Generate(string dir, string modelPath, string preprocessPath)
         {
             string output = runner.OutputNames[j];
             TensorData data = outputs[output];
-            files.Add((Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"output_{j}.pb")), s => data.ToProto(output).WriteTo(s)));
+            files.Add((Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"output_{j}.pb")), s => data.WriteTo(s, output)));
         }
         AtomicFile.WriteAll(files);
         Console.WriteLine($"  test_data_set_{k} <- images/{image}: {string.Join("; ", runner.OutputNames.Select(o => Summary(o, outputs[o])))}");
