@@ -71,6 +71,15 @@ internal static class VerifyCommand
             options = tolerance.Apply(parse, options);
             ParityInputs samples = Inputs(originalModel, parse.GetValue(inputs), parse.GetValue(random), parse.GetValue(seed), dims);
             ParityReport result = ParityChecker.Compare(originalModel, convertedModel, tensorMap, samples, options, new StderrProgress());
+            if (originalFile.Name == convertedFile.Name)
+            {
+                // a/model.onnx against b/model.onnx: the file names alone would not tell them apart.
+                result = new ParityReport(result.Tensors, result.Skipped, result.Info with
+                {
+                    OriginalModel = Path.GetRelativePath(Environment.CurrentDirectory, originalFile.FullName),
+                    RewrittenModel = Path.GetRelativePath(Environment.CurrentDirectory, convertedFile.FullName),
+                });
+            }
             bool asJson = parse.GetValue(json);
             IReadOnlyList<string> written = Finish(result, parse.GetValue(report), asJson);
             if (asJson)

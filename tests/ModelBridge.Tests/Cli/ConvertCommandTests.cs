@@ -124,8 +124,8 @@ public sealed class ConvertCommandTests
         var (code, _, err) = Run("convert", Fixture("resnet_small"), "--target", "ort-nnapi", "-o", dir.File("resnet_nnapi.onnx"), "--verify", "--report", dir.File("r"));
         Assert.That(code, Is.EqualTo(Program.Ok), err);
         string html = File.ReadAllText(Path.Combine(dir.File("r"), "parity.html"));
-        Assert.That(html, Does.Contain("<code>resnet_nnapi.onnx</code> against <code>model.onnx</code>"));
-        Assert.That(File.ReadAllText(Path.Combine(dir.File("r"), "parity.md")), Does.Contain("`resnet_nnapi.onnx` against `model.onnx`"));
+        Assert.That(html, Does.Contain("<code>resnet_nnapi.onnx</code> (converted) against <code>model.onnx</code> (original)"));
+        Assert.That(File.ReadAllText(Path.Combine(dir.File("r"), "parity.md")), Does.Contain("`resnet_nnapi.onnx` (converted) against `model.onnx` (original)"));
     }
 
     [Test]
