@@ -40,6 +40,8 @@ public sealed class MisuseMatrixTests
         yield return Case("missing model", Program.Usage, "model '", "inspect", "{tmp}/missing.onnx");
         yield return Case("model is a folder", Program.Usage, "is a folder, not an ONNX file", "inspect", "{tmp}");
         yield return Case("garbage model", Program.InvalidModel, "garbage.onnx", "inspect", "{tmp}/garbage.onnx");
+        yield return Case("garbage model, --json", Program.InvalidModel, "garbage.onnx", "convert", "{tmp}/garbage.onnx", "-t", "ort-nnapi", "-o", "{tmp}/o.onnx", "--json");
+        yield return Case("a future opset", Program.Unsupported, "opset 99", "convert", "{tmp}/future.onnx", "-t", "ort-nnapi", "-o", "{tmp}/o.onnx");
         yield return Case("output is a folder", Program.Usage, "is a folder; give the file to write", "convert", Static, "-t", "ort-nnapi", "-o", "{tmp}");
         yield return Case("output under a file", Program.IoError, "cannot write '", "convert", Static, "-t", "ort-nnapi", "-o", "{tmp}/blocker/o.onnx");
         yield return Case("report under a file", Program.IoError, "cannot write '", "verify", Static, Converted, "--report", "{tmp}/blocker/report");
@@ -67,6 +69,7 @@ public sealed class MisuseMatrixTests
         yield return Case("--report without --verify", Program.Usage, "--report needs --verify", "convert", Static, "-t", "ort-nnapi", "-o", "{tmp}/o.onnx", "--report", "{tmp}/r");
         // Verification options.
         yield return Case("--map is the manifest", Program.Usage, "--map '", "verify", Static, Converted, "--map", "{tmp}/converted.manifest.json");
+        yield return Case("--map is the manifest, --json", Program.Usage, "is not a ModelBridge tensor map", "verify", Static, Converted, "--json", "--map", "{tmp}/converted.manifest.json");
         yield return Case("--map missing", Program.Usage, "--map: tensor map", "verify", Static, Converted, "--map", "{tmp}/missing.map.json");
         yield return Case("--inputs and --random", Program.Usage, "give either --inputs or --random, not both", "verify", Static, Converted, "--inputs", "{tmp}", "--random", "2");
         yield return Case("--inputs missing", Program.Usage, "--inputs: folder", "verify", Static, Converted, "--inputs", "{tmp}/no-such-folder");
@@ -92,6 +95,9 @@ public sealed class MisuseMatrixTests
         File.WriteAllBytes(Path.Combine(_tmp.File("bad_data"), "input_0.pb"), [0xff, 0xff, 0xff, 0xff, 0x0f]);
         var (code, _, err) = CliHarness.Run("convert", CliHarness.Fixture("resnet_small"), "-t", "ort-nnapi", "-o", _tmp.File("converted.onnx"));
         Assert.That(code, Is.EqualTo(Program.Ok), err);
+        ModelBridge.OnnxProto.ModelProto future = ModelBridge.OnnxProto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(CliHarness.Fixture("resnet_small")));
+        future.OpsetImport.Single(o => o.Domain.Length == 0).Version = 99;
+        File.WriteAllBytes(_tmp.File("future.onnx"), future.ToByteArray());
     }
 
     [OneTimeTearDown]
@@ -109,6 +115,10 @@ public sealed class MisuseMatrixTests
         CliHarness.AssertOneErrorLine(stderr);
         Assert.That(stderr, Does.Contain(message));
         Assert.That(stdout, Is.Empty.Or.Not.Contain("   at "), "no stack trace on stdout either");
+        if (args.Contains("--json"))
+        {
+            Assert.That(stdout, Is.Empty, "with --json, a failure leaves stdout empty");
+        }
     }
 
     [Test]
@@ -137,5 +147,33 @@ public sealed class MisuseMatrixTests
         CliHarness.AssertOneErrorLine(stderr);
         Assert.That(stderr, Does.Contain($"cannot write '{output}'").And.Contain("denied"));
         Assert.That(File.Exists(output), Is.False);
+    }
+
+    [TestCase(typeof(UnauthorizedAccessException), Program.IoError)]
+    [TestCase(typeof(IOException), Program.IoError)]
+    [TestCase(typeof(InvalidDataException), Program.InvalidModel)]
+    [TestCase(typeof(NotSupportedException), Program.Unsupported)]
+    [TestCase(typeof(FormatException), Program.Usage)]
+    [TestCase(typeof(NullReferenceException), Program.Internal)]
+    [TestCase(typeof(InvalidOperationException), Program.Internal)]
+    public void Exceptions_no_command_anticipates_still_get_a_documented_code(Type type, int code)
+    {
+        var ex = (Exception)Activator.CreateInstance(type, "something went wrong\n  detail one\n  detail two")!;
+        var (actual, message) = CliErrors.Classify(ex);
+        Assert.That(actual, Is.EqualTo(code));
+        TextWriter old = Console.Error;
+        using var stderr = new StringWriter();
+        Console.SetError(stderr);
+        try
+        {
+            Assert.That(CliErrors.Report(ex), Is.EqualTo(code));
+        }
+        finally
+        {
+            Console.SetError(old);
+        }
+        Assert.That(stderr.ToString().TrimEnd('\n').Split('\n'), Has.Length.EqualTo(1), "multi-line messages become one line");
+        Assert.That(stderr.ToString(), Does.Contain("something went wrong: detail one; detail two"));
+        Assert.That(message, Does.Contain(code == Program.Internal ? $"internal error ({type.Name})" : "something went wrong"));
     }
 }
