@@ -73,7 +73,12 @@ internal static class CompletionCommand
                 _files
             fi
         }
-        compdef _modelbridge modelbridge
+        # Autoloaded from $fpath the file is the function's body; sourced, it registers the function.
+        if [[ "${funcstack[1]}" == "_modelbridge" ]]; then
+            _modelbridge "$@"
+        else
+            compdef _modelbridge modelbridge
+        fi
 
         """;
 
