@@ -1,50 +1,56 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ModelBridge.Ir;
 using ModelBridge.Profiles;
 using ModelBridge.Shapes;
 
 namespace ModelBridge.Cli;
 
-/// <summary><c>modelbridge check MODEL --target T [--json] [--set-dim N=1]</c>.</summary>
+/// <summary><c>modelbridge check MODEL --target T [--json] [--set-dim N=1] [--input-shape X=1,3,H,W]</c>.</summary>
 internal static class CheckCommand
 {
+    /// <summary>Shown at the end of <c>check --help</c>.</summary>
+    public static readonly string[] Examples =
+    [
+        "modelbridge check model.onnx --target tflite-builtins",
+        "modelbridge check model.onnx --target ./my-npu.json --set-dim N=1 --json",
+    ];
+
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "ONNX model file" };
-        var target = new Option<string>("--target", "-t")
+        var target = CliOptions.Target(required: true, "Target to check against");
+        var json = CliOptions.Json("the report");
+        var setDim = CliOptions.SetDim();
+        var inputShape = CliOptions.InputShape();
+        var cmd = new Command("check", $"Check every node against a target profile; exit code {Program.Unsupported} when a node is unsupported")
         {
-            Description = $"Built-in target ({string.Join(", ", TargetProfile.BuiltInNames)}) or path to a profile JSON",
-            Required = true,
+            model, target, json, setDim, inputShape,
         };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
-        var setDim = new Option<string[]>("--set-dim") { Description = "Pin a symbolic dimension, e.g. N=1 (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var cmd = new Command("check", $"Check every node against a target profile; exit code {Program.Unsupported} when a node is unsupported") { model, target, json, setDim };
-        cmd.SetAction(parse => CliSupport.Run(() =>
+        cmd.SetAction(parse =>
         {
-            TargetProfile profile = TargetProfile.Resolve(parse.GetValue(target)!);
+            TargetProfile profile = CliOptions.ResolveTarget(parse.GetValue(target)!);
             FileInfo file = parse.GetValue(model)!;
-            using Model m = Model.Load(file.FullName);
-            ShapeInferenceResult shapes = ProfileCommand.Prepare(m, CliSupport.ParseDims(parse.GetValue(setDim)));
+            using Model m = CliSupport.LoadModel(file);
+            ShapeInferenceResult shapes = ProfileCommand.Prepare(m, DimPins.Resolve(parse.GetValue(setDim), parse.GetValue(inputShape), m.Graph));
             ProfileReport report = ProfileChecker.Check(m.Graph, profile, shapes);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                CliSupport.WriteJson(new
                 {
                     target = report.Target,
                     allSupported = report.AllSupported,
                     partition = report.Partition,
                     nodesWithUncheckedConstraints = report.NodesWithUncheckedConstraints,
                     unsupported = report.Unsupported,
-                }, CliSupport.Json));
+                });
             }
             else
             {
                 Print(file.Name, profile, report);
             }
             return report.AllSupported ? Program.Ok : Program.Unsupported;
-        }));
+        });
         return cmd;
     }
 

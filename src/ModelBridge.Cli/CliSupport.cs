@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ModelBridge.Errors;
+using ModelBridge.Ir;
 
 namespace ModelBridge.Cli;
 
@@ -17,48 +18,50 @@ internal static class CliSupport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    /// <summary>Parses <c>N=1</c> style dimension pins.</summary>
-    public static Dictionary<string, long> ParseDims(IEnumerable<string>? pins)
-    {
-        var result = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (string pin in pins ?? [])
-        {
-            int eq = pin.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0 || !long.TryParse(pin.AsSpan(eq + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long v) || v <= 0)
-            {
-                throw new ArgumentException($"--set-dim expects NAME=POSITIVE_INTEGER, got '{pin}'.");
-            }
-            result[pin[..eq]] = v;
-        }
-        return result;
-    }
+    /// <summary>Writes <paramref name="value"/> as the one JSON document of a <c>--json</c> run.</summary>
+    public static void WriteJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Json));
 
-    /// <summary>Runs a command body, turning model errors into a message and exit code.</summary>
-    public static int Run(Func<int> body)
+    /// <summary>Where human-readable lines go: stdout, or stderr when stdout carries the <c>--json</c> document.</summary>
+    public static TextWriter Text(bool json) => json ? Console.Error : Console.Out;
+
+    /// <summary>
+    /// Runs <paramref name="write"/>, turning an I/O failure into one line that names <paramref name="path"/>
+    /// (the exception's own path may be a temporary file beside it).
+    /// </summary>
+    public static void Writing(string path, Action write)
     {
         try
         {
-            return body();
+            write();
         }
-        catch (InvalidProfileException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Program.Usage;
+            throw new CliException(Program.IoError, $"cannot write '{path}': {ex.Message}", ex);
         }
-        catch (ModelBridgeException ex)
+    }
+
+    /// <summary>
+    /// Loads the model at <paramref name="file"/>, refusing a missing path with a usage error and naming
+    /// the file in the message of a model that cannot be read.
+    /// </summary>
+    public static Model LoadModel(FileInfo file, string role = "model")
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (Directory.Exists(file.FullName))
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Program.InvalidModel;
+            throw CliException.Usage($"{role} '{file.FullName}' is a folder, not an ONNX file.");
         }
-        catch (ArgumentException ex)
+        if (!file.Exists)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Program.Usage;
+            throw CliException.Usage($"{role} '{file.FullName}' does not exist.");
         }
-        catch (FileNotFoundException ex)
+        try
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Program.Usage;
+            return Model.Load(file.FullName);
+        }
+        catch (ModelBridgeException ex) when (!ex.Message.Contains(file.Name, StringComparison.Ordinal))
+        {
+            throw new CliException(CliErrors.Classify(ex).Code, $"{role} '{file.FullName}': {ex.Message}", ex);
         }
     }
 

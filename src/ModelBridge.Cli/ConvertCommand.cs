@@ -1,182 +1,208 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ModelBridge.Ir;
-using ModelBridge.Onnx;
-using ModelBridge.Profiles;
 using ModelBridge.Passes;
-using ModelBridge.Rewriting;
+using ModelBridge.Profiles;
 using ModelBridge.Surgery;
 using ModelBridge.Verify;
 
 namespace ModelBridge.Cli;
 
 /// <summary>
-/// <c>modelbridge convert MODEL --target T -o OUT.onnx [--set-dim N=1] [--disable PASS...] [--json] [--force]</c>:
-/// writes OUT.onnx and OUT.map.json, prints a per-pass summary and the nodes still unsupported.
+/// <c>modelbridge convert MODEL --target T -o OUT.onnx [--set-dim N=1] [--input-shape X=1,3,H,W] [--disable PASS...]
+/// [--json] [--force] [--verify [--report DIR] [--atol A] [--rtol R] [--cosine F]] [surgery options]</c>:
+/// writes OUT.onnx, OUT.map.json and OUT.manifest.json, prints a per-pass summary and the nodes still unsupported.
 /// </summary>
-internal static class ConvertCommand
+internal static partial class ConvertCommand
 {
+    /// <summary>Shown at the end of <c>convert --help</c>.</summary>
+    public static readonly string[] Examples =
+    [
+        "modelbridge convert model.onnx --target ort-nnapi --set-dim N=1 -o out/model.onnx",
+        "modelbridge convert model.onnx -t tflite-builtins --input-shape images=1,3,320,320 -o out/model.onnx --verify --report out/report",
+        "modelbridge convert det.onnx -t ncnn -o out/det.onnx --drop-level P3 --keep-classes 0,2,4 --rename-outputs 'output_{index}'",
+        "modelbridge convert model.onnx -t ort-nnapi -o out/model.onnx --verify --atol 1e-4 --json | jq .parity.passed",
+    ];
+
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "ONNX model to convert (never modified)" };
-        var target = new Option<string>("--target", "-t") { Description = "Built-in target name or a profile JSON file", Required = true };
-        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the converted model", Required = true };
-        var setDim = new Option<string[]>("--set-dim") { Description = "Pin a symbolic dimension, e.g. N=1 (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var disable = new Option<string[]>("--disable") { Description = "Pass ids to skip (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "Print the conversion summary as JSON" };
+        var target = CliOptions.Target(required: true, "Target to convert for");
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the converted model", Required = true, HelpName = "OUT.onnx" };
+        var setDim = CliOptions.SetDim();
+        var inputShape = CliOptions.InputShape();
+        var disable = new Option<string[]>("--disable") { Description = "Pass ids to skip (repeatable)", AllowMultipleArgumentsPerToken = true, HelpName = "PASS" };
+        var json = CliOptions.Json("the conversion summary (and with --verify the parity summary)");
         var force = new Option<bool>("--force") { Description = "Allow the output path to be the input path" };
-        var separable = new Option<string?>("--lower-to-separable") { Description = "Factor standard convs whose node name contains SCOPE (e.g. /fpn/) into depthwise + 1x1" };
-        var budget = new Option<double>("--error-budget") { Description = "Relative weight error allowed per factored conv (0 = full rank)" };
-        var dropOutputs = new Option<string[]>("--drop-outputs") { Description = "Graph outputs to remove, with everything that only fed them", AllowMultipleArgumentsPerToken = true };
-        var dropLevel = new Option<string[]>("--drop-level") { Description = "FPN levels whose head outputs to remove, e.g. P3", AllowMultipleArgumentsPerToken = true };
-        var keepClasses = new Option<string?>("--keep-classes") { Description = "Class ids to keep in the class heads, e.g. 0,2,5" };
-        var keepAnchors = new Option<string?>("--keep-anchors") { Description = "Anchor ids to keep in the heads, e.g. 0,1,2" };
+        var separable = new Option<string?>("--lower-to-separable") { Description = "Factor standard convs whose node name contains SCOPE (e.g. /fpn/) into depthwise + 1x1", HelpName = "SCOPE" };
+        var budget = new Option<string?>("--error-budget") { Description = "Relative weight error allowed per factored conv, in [0, 1) (0 = full rank)", HelpName = "E" };
+        var dropOutputs = new Option<string[]>("--drop-outputs") { Description = "Graph outputs to remove, with everything that only fed them", AllowMultipleArgumentsPerToken = true, HelpName = "NAME" };
+        var dropLevel = new Option<string[]>("--drop-level") { Description = "FPN levels whose head outputs to remove, e.g. P3", AllowMultipleArgumentsPerToken = true, HelpName = "LEVEL" };
+        var keepClasses = new Option<string?>("--keep-classes") { Description = "Class ids to keep in the class heads, e.g. 0,2,5", HelpName = "IDS" };
+        var keepAnchors = new Option<string?>("--keep-anchors") { Description = "Anchor ids to keep in the heads, e.g. 0,1,2", HelpName = "IDS" };
         var layout = new Option<string>("--layout") { Description = "Head channel layout: anchor-major (RetinaNet/torchvision, default) or class-major", DefaultValueFactory = _ => "anchor-major" };
-        var rename = new Option<string?>("--rename-outputs") { Description = "Rename outputs by pattern ({kind}_{level}, output_{index}) or a JSON map file" };
+        layout.CompletionSources.Add("anchor-major", "class-major");
+        var rename = new Option<string?>("--rename-outputs") { Description = "Rename outputs by pattern ({kind}_{level}, output_{index}) or a JSON map file", HelpName = "PATTERN|MAP.json" };
         var order = new Option<string[]>("--order") { Description = "Output order: names or kinds (e.g. cls box)", AllowMultipleArgumentsPerToken = true };
         var canonical = new Option<bool>("--canonicalize-names") { Description = "Give internal values short stable names (t0, t1, ...)" };
         var verify = new Option<bool>("--verify") { Description = "After converting, verify layer by layer in ONNX Runtime (inputs: test_data_set_* beside the model, else one random sample)" };
-        var report = new Option<DirectoryInfo?>("--report") { Description = "With --verify: write parity.json, parity.md and parity.html here" };
+        var report = new Option<DirectoryInfo?>("--report") { Description = "With --verify: write parity.json, parity.md and parity.html here", HelpName = "DIR" };
+        var rule = new Option<string>("--rule") { Description = "With --verify: elementwise | relative-to-max | cosine", DefaultValueFactory = _ => "elementwise" };
+        rule.CompletionSources.Add("elementwise", "relative-to-max", "cosine");
+        var tolerance = new CliOptions.ToleranceOptions();
         var cmd = new Command("convert", "Rewrite a model into a target's op subset; writes OUT.onnx, OUT.map.json and OUT.manifest.json")
         {
-            model, target, output, setDim, disable, json, force, separable, budget, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical,
-            verify, report,
+            model, target, output, setDim, inputShape, disable, json, force, separable, budget, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical,
+            verify, report, rule,
         };
-        cmd.SetAction(parse => CliSupport.Run(() =>
+        tolerance.AddTo(cmd);
+        cmd.SetAction(parse =>
         {
             FileInfo input = parse.GetValue(model)!;
             FileInfo outFile = parse.GetValue(output)!;
-            if (!input.Exists)
-            {
-                throw new FileNotFoundException($"Model '{input.FullName}' does not exist.");
-            }
+            bool asJson = parse.GetValue(json), verifying = parse.GetValue(verify);
             if (string.Equals(Path.GetFullPath(input.FullName), Path.GetFullPath(outFile.FullName), StringComparison.Ordinal) && !parse.GetValue(force))
             {
-                throw new ArgumentException($"The output path is the input path '{input.FullName}'; refusing to replace the input (use --force).");
+                throw CliException.Usage($"the output path is the input path '{input.FullName}'; refusing to replace the input (use --force).");
             }
-            TargetProfile profile = TargetProfile.Resolve(parse.GetValue(target)!);
+            if (Directory.Exists(outFile.FullName))
+            {
+                throw CliException.Usage($"--output '{outFile.FullName}' is a folder; give the file to write, e.g. {Path.Combine(outFile.FullName, input.Name)}.");
+            }
+            if (parse.GetValue(report) is not null && !verifying)
+            {
+                throw CliException.Usage("--report needs --verify.");
+            }
+            TargetProfile profile = CliOptions.ResolveTarget(parse.GetValue(target)!);
             OutputSurgeryOptions surgery = SurgeryOptions(parse, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical);
+            using Model original = CliSupport.LoadModel(input);
             var options = new ConvertOptions
             {
-                Dims = CliSupport.ParseDims(parse.GetValue(setDim)),
+                Dims = DimPins.Resolve(parse.GetValue(setDim), parse.GetValue(inputShape), original.Graph),
                 DisabledPasses = (parse.GetValue(disable) ?? []).ToHashSet(StringComparer.Ordinal),
                 SeparableScope = parse.GetValue(separable),
-                ErrorBudget = parse.GetValue(budget),
+                ErrorBudget = ErrorBudget(parse.GetValue(budget)),
                 Surgery = surgery,
             };
-            using Model original = Model.Load(input.FullName);
+            // Tolerances and inputs are checked before the conversion, so a typo costs nothing.
+            ParityOptions parityOptions = tolerance.Apply(parse, new ParityOptions { Target = profile, Dims = options.Dims, Rule = VerifyCommand.ParseRule(parse.GetValue(rule)!) });
+            ParityInputs? samples = verifying ? VerifyCommand.Inputs(original, null, null, 0, options.Dims) : null;
+
             ConversionResult result = ModelConverter.Convert(original, profile, options);
             using Model converted = result.Model;
             string mapPath = MapPathFor(outFile.FullName);
             OutputManifest manifest = OutputManifest.Create(original, converted, result.TensorMap, surgery);
-            WriteOutputs(converted, result.TensorMap, outFile.FullName, mapPath, (ManifestPathFor(outFile.FullName), manifest.ToJson()));
+            CliSupport.Writing(outFile.FullName, () =>
+                WriteOutputs(converted, result.TensorMap, outFile.FullName, mapPath, (ManifestPathFor(outFile.FullName), manifest.ToJson())));
             foreach (SeparableReport rep in result.SeparableReports)
             {
                 Console.Error.WriteLine($"separable {rep}");
             }
-            if (parse.GetValue(json))
-            {
-                Console.WriteLine(JsonSerializer.Serialize(Summary(result, outFile.FullName, mapPath), CliSupport.Json));
-            }
-            else
+            if (!asJson)
             {
                 Print(input.Name, profile, result, outFile.FullName, mapPath);
             }
-            if (!parse.GetValue(verify))
+            if (!verifying)
             {
+                if (asJson)
+                {
+                    CliSupport.WriteJson(Summary(result, outFile.FullName, mapPath));
+                }
                 return Program.Ok;
             }
-            ParityReport parity = ParityChecker.VerifyConversion(original, result, progress: new VerifyCommand.StderrProgress());
-            return VerifyCommand.Finish(parity, parse.GetValue(report));
-        }));
+            ParityReport parity = ParityChecker.VerifyConversion(original, result, parityOptions, samples, new VerifyCommand.StderrProgress());
+            // The converted model in memory still carries the original's file name; name the file written.
+            parity = new ParityReport(parity.Tensors, parity.Skipped, parity.Info with { RewrittenModel = outFile.Name });
+            IReadOnlyList<string> written = VerifyCommand.Finish(parity, parse.GetValue(report), asJson);
+            if (asJson)
+            {
+                var document = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outFile.FullName, mapPath), CliSupport.Json)!;
+                document["parity"] = VerifyCommand.SummaryNode(parity, written);
+                Console.Out.WriteLine(document.ToJsonString(CliSupport.Json));
+            }
+            return parity.Passed ? Program.Ok : Program.ParityFailed;
+        });
         return cmd;
     }
 
-    /// <summary><c>out.onnx</c> → <c>out.map.json</c>.</summary>
-    public static string MapPathFor(string modelPath) => Path.ChangeExtension(modelPath, null) + ".map.json";
-
-    /// <summary><c>out.onnx</c> → <c>out.manifest.json</c>.</summary>
-    public static string ManifestPathFor(string modelPath) => Path.ChangeExtension(modelPath, null) + ".manifest.json";
-
-    /// <summary>Writes the model, its map and any extra text files together: all complete, or none touched.</summary>
-    public static void WriteOutputs(Model converted, ProvenanceMap map, string modelPath, string mapPath, params (string Path, string Text)[] extra)
+    private static double ErrorBudget(string? text)
     {
-        byte[] bytes = converted.ToBytes();
-        string mapJson = map.ToJson();
-        var files = new List<(string, Action<Stream>)>();
-        foreach (var (path, text) in extra)
+        if (text is null)
         {
-            files.Add((path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); }));
+            return 0;
         }
-        files.Add((mapPath, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(mapJson); }));
-        files.Add((modelPath, s => s.Write(bytes)));
-        AtomicFile.WriteAll(files);
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v is >= 0 and < 1
+            ? v
+            : throw CliException.Usage($"--error-budget expects a relative error in [0, 1), e.g. 0.03; got '{text}'.");
     }
 
     private static OutputSurgeryOptions SurgeryOptions(ParseResult parse, Option<string[]> dropOutputs, Option<string[]> dropLevel, Option<string?> keepClasses,
         Option<string?> keepAnchors, Option<string> layout, Option<string?> rename, Option<string[]> order, Option<bool> canonical)
     {
-        static int[]? Ids(string? text) => text is null ? null
-            : [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture))];
         string? renameArg = parse.GetValue(rename);
-        bool renameIsMap = renameArg is not null && renameArg.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && File.Exists(renameArg);
+        bool renameIsMap = renameArg is not null && renameArg.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+        if (renameIsMap && !File.Exists(renameArg))
+        {
+            throw CliException.Usage($"--rename-outputs: map file '{Path.GetFullPath(renameArg!)}' does not exist.");
+        }
         return new OutputSurgeryOptions
         {
             DropOutputs = parse.GetValue(dropOutputs) ?? [],
-            DropLevels = [.. (parse.GetValue(dropLevel) ?? []).Select(OutputSurgeryOptions.ParseLevel)],
-            KeepClasses = Ids(parse.GetValue(keepClasses)),
-            KeepAnchors = Ids(parse.GetValue(keepAnchors)),
+            DropLevels = [.. (parse.GetValue(dropLevel) ?? []).Select(Level)],
+            KeepClasses = Ids(parse.GetValue(keepClasses), "--keep-classes", "class"),
+            KeepAnchors = Ids(parse.GetValue(keepAnchors), "--keep-anchors", "anchor"),
             Layout = parse.GetValue(layout) switch
             {
                 "anchor-major" => HeadLayout.AnchorMajor,
                 "class-major" => HeadLayout.ClassMajor,
-                var other => throw new ArgumentException($"--layout must be anchor-major or class-major, not '{other}'."),
+                var other => throw CliException.Usage($"--layout expects anchor-major or class-major, got '{other}'."),
             },
             RenamePattern = renameIsMap ? null : renameArg,
-            RenameMap = renameIsMap ? OutputSurgeryOptions.ReadRenameMap(renameArg!) : null,
+            RenameMap = renameIsMap ? RenameMap(renameArg!) : null,
             Order = parse.GetValue(order) ?? [],
             CanonicalizeNames = parse.GetValue(canonical),
         };
     }
 
-    private static object Summary(ConversionResult r, string modelPath, string mapPath) => new
+    private static int[]? Ids(string? text, string flag, string what)
     {
-        output = modelPath,
-        map = mapPath,
-        target = r.Remaining.Target,
-        passes = r.Statistics.Select(s => new { id = s.Id, matches = s.Matches, nodesAdded = s.NodesAdded, nodesRemoved = s.NodesRemoved, numerics = s.Numerics.ToString(), ms = s.Elapsed.TotalMilliseconds }),
-        nodes = r.Model.Graph.NodeCount,
-        allSupported = r.Remaining.AllSupported,
-        unsupported = r.Remaining.Unsupported.Select(n => new { name = n.Name, op = n.OpType, reasons = n.Reasons.Select(x => x.ToString()) }),
-    };
-
-    private static void Print(string name, TargetProfile profile, ConversionResult r, string modelPath, string mapPath)
-    {
-        Console.WriteLine($"{name} → {profile.Name}: {r.Model.Graph.NodeCount} nodes");
-        Console.WriteLine($"  {"pass",-36} {"matches",8} {"+nodes",7} {"-nodes",7} {"ms",8}  numerics");
-        foreach (PassStatistics s in r.Statistics.Where(s => s.Matches > 0))
+        if (text is null)
         {
-            Console.WriteLine($"  {s.Id,-36} {s.Matches,8} {s.NodesAdded,7} {s.NodesRemoved,7} {s.Elapsed.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture),8}  {s.Numerics}");
+            return null;
         }
-        if (r.Remaining.AllSupported)
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
         {
-            Console.WriteLine($"  every node is supported by {profile.Name}");
-        }
-        else
-        {
-            Console.WriteLine($"  still unsupported on {profile.Name} ({r.Remaining.Unsupported.Count}):");
-            foreach (var n in r.Remaining.Unsupported.Take(30))
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out ids[i]))
             {
-                Console.WriteLine($"    {n.OpType} '{n.Name}'");
-                foreach (var reason in n.Reasons)
-                {
-                    Console.WriteLine($"      - {reason}");
-                }
+                throw CliException.Usage($"{flag} expects comma-separated {what} ids such as 0,2,5; '{parts[i]}' in '{text}' is not a non-negative integer.");
             }
         }
-        Console.WriteLine($"  wrote {modelPath}");
-        Console.WriteLine($"  wrote {mapPath}");
-        Console.WriteLine($"  wrote {ManifestPathFor(modelPath)}");
+        return ids;
+    }
+
+    private static int Level(string text)
+    {
+        try
+        {
+            return OutputSurgeryOptions.ParseLevel(text);
+        }
+        catch (FormatException ex)
+        {
+            throw CliException.Usage("--drop-level: " + ex.Message, ex);
+        }
+    }
+
+    private static IReadOnlyDictionary<string, string> RenameMap(string path)
+    {
+        try
+        {
+            return OutputSurgeryOptions.ReadRenameMap(path);
+        }
+        catch (FormatException ex)
+        {
+            throw CliException.Usage($"--rename-outputs: '{Path.GetFullPath(path)}' is not a rename map: {ex.Message}", ex);
+        }
     }
 }

@@ -6,31 +6,40 @@ using ModelBridge.Shapes;
 
 namespace ModelBridge.Cli;
 
-/// <summary><c>modelbridge inspect MODEL [--json] [--set-dim N=1]</c>.</summary>
+/// <summary><c>modelbridge inspect MODEL [--json] [--set-dim N=1] [--input-shape X=1,3,H,W]</c>.</summary>
 internal static class InspectCommand
 {
+    /// <summary>Shown at the end of <c>inspect --help</c>.</summary>
+    public static readonly string[] Examples =
+    [
+        "modelbridge inspect model.onnx",
+        "modelbridge inspect model.onnx --set-dim N=1 --json",
+        "modelbridge inspect model.onnx --input-shape images=1,3,320,320",
+    ];
+
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "ONNX model file" };
-        var json = new Option<bool>("--json") { Description = "Print the summary as JSON" };
-        var setDim = new Option<string[]>("--set-dim") { Description = "Pin a symbolic dimension, e.g. N=1 (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var cmd = new Command("inspect", "Summarise a model: IR/opsets, inputs/outputs, op histogram, parameters, shapes, warnings") { model, json, setDim };
-        cmd.SetAction(parse => CliSupport.Run(() =>
+        var json = CliOptions.Json("the summary");
+        var setDim = CliOptions.SetDim();
+        var inputShape = CliOptions.InputShape();
+        var cmd = new Command("inspect", "Summarise a model: IR/opsets, inputs/outputs, op histogram, parameters, shapes, warnings") { model, json, setDim, inputShape };
+        cmd.SetAction(parse =>
         {
             FileInfo file = parse.GetValue(model)!;
-            Dictionary<string, long> dims = CliSupport.ParseDims(parse.GetValue(setDim));
-            using Model m = Model.Load(file.FullName);
+            using Model m = CliSupport.LoadModel(file);
+            Dictionary<string, long> dims = DimPins.Resolve(parse.GetValue(setDim), parse.GetValue(inputShape), m.Graph);
             ModelSummary summary = Inspector.Summarise(m, dims);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(summary, CliSupport.Json));
+                CliSupport.WriteJson(summary);
             }
             else
             {
                 Print(file.Name, summary);
             }
             return Program.Ok;
-        }));
+        });
         return cmd;
     }
 

@@ -1,46 +1,61 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ModelBridge.Costs;
 using ModelBridge.Ir;
 using ModelBridge.Shapes;
 
 namespace ModelBridge.Cli;
 
-/// <summary><c>modelbridge profile MODEL [--by scope|op|node] [--depth D] [--json] [--set-dim N=1]</c>.</summary>
+/// <summary><c>modelbridge profile MODEL [--by scope|op|node] [--depth D] [--json] [--set-dim N=1] [--input-shape X=1,3,H,W]</c>.</summary>
 internal static class ProfileCommand
 {
+    /// <summary>Shown at the end of <c>profile --help</c>.</summary>
+    public static readonly string[] Examples =
+    [
+        "modelbridge profile model.onnx --set-dim N=1",
+        "modelbridge profile model.onnx --by op --json",
+        "modelbridge profile model.onnx --by scope --depth 2",
+    ];
+
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "ONNX model file" };
-        var by = new Option<CostGrouping>("--by") { Description = "Group costs by scope, op or node", DefaultValueFactory = _ => CostGrouping.Scope };
+        var by = new Option<string>("--by") { Description = "Group costs by scope, op or node", DefaultValueFactory = _ => "scope" };
+        by.CompletionSources.Add("scope", "op", "node");
         var depth = new Option<int>("--depth") { Description = "Scope depth (path segments of node names)", DefaultValueFactory = _ => 1 };
-        var json = new Option<bool>("--json") { Description = "Print the costs as JSON" };
-        var setDim = new Option<string[]>("--set-dim") { Description = "Pin a symbolic dimension, e.g. N=1 (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var cmd = new Command("profile", "Estimate MACs, parameters and activation bytes per scope, op type or node") { model, by, depth, json, setDim };
-        cmd.SetAction(parse => CliSupport.Run(() =>
+        var json = CliOptions.Json("the costs");
+        var setDim = CliOptions.SetDim();
+        var inputShape = CliOptions.InputShape();
+        var cmd = new Command("profile", "Estimate MACs, parameters and activation bytes per scope, op type or node") { model, by, depth, json, setDim, inputShape };
+        cmd.SetAction(parse =>
         {
             int d = parse.GetValue(depth);
             if (d < 1)
             {
-                throw new ArgumentException($"--depth must be at least 1, got {d}.");
+                throw CliException.Usage($"--depth must be at least 1, got {d}.");
             }
+            CostGrouping grouping = parse.GetValue(by) switch
+            {
+                "scope" => CostGrouping.Scope,
+                "op" => CostGrouping.Op,
+                "node" => CostGrouping.Node,
+                var other => throw CliException.Usage($"--by expects scope, op or node, got '{other}'{Suggest.DidYouMean(other!, ["scope", "op", "node"])}"),
+            };
             FileInfo file = parse.GetValue(model)!;
-            using Model m = Model.Load(file.FullName);
-            ShapeInferenceResult shapes = Prepare(m, CliSupport.ParseDims(parse.GetValue(setDim)));
+            using Model m = CliSupport.LoadModel(file);
+            ShapeInferenceResult shapes = Prepare(m, DimPins.Resolve(parse.GetValue(setDim), parse.GetValue(inputShape), m.Graph));
             CostReport report = CostModel.Compute(m.Graph, shapes);
-            CostGrouping grouping = parse.GetValue(by);
             IReadOnlyList<CostGroup> groups = report.Group(grouping, d);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { total = report.Total, by = grouping, depth = d, groups }, CliSupport.Json));
+                CliSupport.WriteJson(new { total = report.Total, by = grouping, depth = d, groups });
             }
             else
             {
                 Print(file.Name, report, grouping, groups);
             }
             return Program.Ok;
-        }));
+        });
         return cmd;
     }
 

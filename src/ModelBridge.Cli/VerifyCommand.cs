@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelBridge.Ir;
-using ModelBridge.Profiles;
 using ModelBridge.Rewriting;
 using ModelBridge.Verify;
 using ModelBridge.Verify.Reports;
@@ -10,10 +11,19 @@ namespace ModelBridge.Cli;
 
 /// <summary>
 /// <c>modelbridge verify ORIGINAL CONVERTED [--map MAP] [--inputs DIR | --random N --seed S] [--rule R] [--target T]
-/// [--report DIR] [--max-memory 2GB] [--set-dim N=1]</c>: layer-by-layer parity; exit 0 on parity, 4 on a divergence.
+/// [--atol A] [--rtol R] [--cosine F] [--report DIR] [--max-memory 2GB] [--set-dim N=1] [--input-shape X=...] [--json]</c>:
+/// layer-by-layer parity; exit 0 on parity, 4 on a divergence.
 /// </summary>
 internal static class VerifyCommand
 {
+    /// <summary>Shown at the end of <c>verify --help</c>.</summary>
+    public static readonly string[] Examples =
+    [
+        "modelbridge verify model.onnx out/model.onnx --target ort-nnapi --report out/report",
+        "modelbridge verify model.onnx out/model.onnx --random 4 --seed 1 --atol 1e-4 --rtol 1e-3",
+        "modelbridge verify model.onnx out/model.onnx --rule cosine --cosine 0.999 --json",
+    ];
+
     public static Command Create()
     {
         var original = new Argument<FileInfo>("original") { Description = "The original ONNX model" };
@@ -23,78 +33,151 @@ internal static class VerifyCommand
         var random = new Option<int?>("--random") { Description = "Compare on N seeded random samples instead" };
         var seed = new Option<int>("--seed") { Description = "Seed of the random samples", DefaultValueFactory = _ => 0 };
         var rule = new Option<string>("--rule") { Description = "elementwise | relative-to-max | cosine", DefaultValueFactory = _ => "elementwise" };
-        var target = new Option<string>("--target", "-t") { Description = "Built-in target or profile JSON whose tolerance to use" };
+        rule.CompletionSources.Add("elementwise", "relative-to-max", "cosine");
+        var target = CliOptions.Target(required: false, "Target whose base tolerance to use");
+        var tolerance = new CliOptions.ToleranceOptions();
         var report = new Option<DirectoryInfo>("--report") { Description = "Write parity.json, parity.md and parity.html into this folder" };
         var maxMemory = new Option<string>("--max-memory") { Description = "Budget for exposed intermediate tensors, e.g. 2GB, 512MB", DefaultValueFactory = _ => "2GB" };
-        var setDim = new Option<string[]>("--set-dim") { Description = "Pin a symbolic dimension, e.g. N=1 (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var setDim = CliOptions.SetDim();
+        var inputShape = CliOptions.InputShape();
+        var json = CliOptions.Json("the report summary");
         var cmd = new Command("verify", "Compare a converted model with its original, tensor by tensor, in ONNX Runtime")
         {
-            original, converted, map, inputs, random, seed, rule, target, report, maxMemory, setDim,
+            original, converted, map, inputs, random, seed, rule, target, report, maxMemory, setDim, inputShape, json,
         };
-        cmd.SetAction(parse => CliSupport.Run(() =>
+        tolerance.AddTo(cmd);
+        cmd.SetAction(parse =>
         {
-            FileInfo originalFile = parse.GetValue(original)!, convertedFile = parse.GetValue(converted)!;
-            foreach (FileInfo f in new[] { originalFile, convertedFile })
-            {
-                if (!f.Exists)
-                {
-                    throw new FileNotFoundException($"Model '{f.FullName}' does not exist.");
-                }
-            }
             if (parse.GetValue(inputs) is not null && parse.GetValue(random) is not null)
             {
-                throw new ArgumentException("Give either --inputs or --random, not both.");
+                throw CliException.Usage("give either --inputs or --random, not both.");
             }
-            Dictionary<string, long> dims = CliSupport.ParseDims(parse.GetValue(setDim));
-            using Model originalModel = Model.Load(originalFile.FullName);
-            using Model convertedModel = Model.Load(convertedFile.FullName);
+            if (parse.GetValue(random) is < 1)
+            {
+                throw CliException.Usage($"--random expects a number of samples >= 1, got {parse.GetValue(random)}.");
+            }
+            FileInfo originalFile = parse.GetValue(original)!, convertedFile = parse.GetValue(converted)!;
+            using Model originalModel = CliSupport.LoadModel(originalFile, "original model");
+            using Model convertedModel = CliSupport.LoadModel(convertedFile, "converted model");
+            Dictionary<string, long> dims = DimPins.Resolve(parse.GetValue(setDim), parse.GetValue(inputShape), originalModel.Graph, convertedModel.Graph);
             ProvenanceMap tensorMap = LoadMap(parse.GetValue(map), convertedFile.FullName, convertedModel);
             var options = new ParityOptions
             {
                 Rule = ParseRule(parse.GetValue(rule)!),
-                Target = parse.GetValue(target) is { } t ? TargetProfile.Resolve(t) : null,
+                Target = parse.GetValue(target) is { } t ? CliOptions.ResolveTarget(t) : null,
                 MaxMemoryBytes = ParseSize(parse.GetValue(maxMemory)!),
                 Dims = dims,
             };
-            ParityInputs samples = parse.GetValue(random) is int n
-                ? ParityInputs.Random(n, parse.GetValue(seed), InputDistribution.Image01, dims)
-                : parse.GetValue(inputs) is { } dir ? FromDirectory(dir.FullName) : ParityChecker.DefaultInputs(originalModel, options);
+            options = tolerance.Apply(parse, options);
+            ParityInputs samples = Inputs(originalModel, parse.GetValue(inputs), parse.GetValue(random), parse.GetValue(seed), dims);
             ParityReport result = ParityChecker.Compare(originalModel, convertedModel, tensorMap, samples, options, new StderrProgress());
-            return Finish(result, parse.GetValue(report));
-        }));
+            if (originalFile.Name == convertedFile.Name)
+            {
+                // a/model.onnx against b/model.onnx: the file names alone would not tell them apart.
+                result = new ParityReport(result.Tensors, result.Skipped, result.Info with
+                {
+                    OriginalModel = Path.GetRelativePath(Environment.CurrentDirectory, originalFile.FullName),
+                    RewrittenModel = Path.GetRelativePath(Environment.CurrentDirectory, convertedFile.FullName),
+                });
+            }
+            bool asJson = parse.GetValue(json);
+            IReadOnlyList<string> written = Finish(result, parse.GetValue(report), asJson);
+            if (asJson)
+            {
+                JsonNode summary = SummaryNode(result, written);
+                Console.Out.WriteLine(summary.ToJsonString(CliSupport.Json));
+            }
+            return result.Passed ? Program.Ok : Program.ParityFailed;
+        });
         return cmd;
     }
 
-    /// <summary>Prints the verdict (the first divergence when it fails), writes the reports, returns the exit code.</summary>
-    internal static int Finish(ParityReport result, DirectoryInfo? reportDir)
+    /// <summary>
+    /// Prints the verdict (the first divergence when it fails) as text, on stderr under <c>--json</c>,
+    /// and writes the reports; returns the paths written.
+    /// </summary>
+    internal static IReadOnlyList<string> Finish(ParityReport result, DirectoryInfo? reportDir, bool json)
     {
+        TextWriter text = CliSupport.Text(json);
         Console.Error.WriteLine();
-        Console.WriteLine(result.Passed ? result.ToString() : ParityAssertion.Describe(result));
-        if (reportDir is not null)
+        text.WriteLine(result.Passed ? result.ToString() : ParityAssertion.Describe(result));
+        if (reportDir is null)
         {
-            foreach (string path in ParityReportWriter.WriteAll(result, reportDir.FullName))
-            {
-                Console.WriteLine($"  wrote {path}");
-            }
+            return [];
         }
-        return result.Passed ? Program.Ok : Program.ParityFailed;
+        IReadOnlyList<string> written = [];
+        CliSupport.Writing(reportDir.FullName, () => written = ParityReportWriter.WriteAll(result, reportDir.FullName));
+        foreach (string path in written)
+        {
+            text.WriteLine($"  wrote {path}");
+        }
+        return written;
+    }
+
+    /// <summary>The report's summary JSON (<c>modelbridge-parity-summary/1</c>) with the report files written.</summary>
+    internal static JsonNode SummaryNode(ParityReport result, IReadOnlyList<string> written)
+    {
+        JsonNode node = JsonNode.Parse(ParityReportWriter.ToSummaryJson(result))!;
+        node["reports"] = new JsonArray([.. written.Select(p => (JsonNode?)JsonValue.Create(p))]);
+        return node;
+    }
+
+    /// <summary>
+    /// The samples: <c>--random</c>, else <c>--inputs</c>, else the test-data folders beside the original,
+    /// else one random sample. Random inputs are generated once up front so that a model whose inputs
+    /// cannot be generated is refused with advice rather than failing mid-check.
+    /// </summary>
+    internal static ParityInputs Inputs(Model original, DirectoryInfo? inputsDir, int? random, int seed, IReadOnlyDictionary<string, long> dims)
+    {
+        if (inputsDir is not null)
+        {
+            return FromDirectory(inputsDir.FullName);
+        }
+        if (random is null && original.SourcePath is { } path
+            && TestDataSet.FindFolders(Path.GetDirectoryName(Path.GetFullPath(path))!) is { Count: > 0 } folders)
+        {
+            return ParityInputs.FromTestData(folders);
+        }
+        ParityInputs samples = ParityInputs.Random(random ?? 1, seed, InputDistribution.Image01, dims);
+        try
+        {
+            _ = samples.Materialize(original);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw CliException.Usage($"cannot generate random inputs: {ex.Message} Give --inputs DIR, or pin the input's dimensions with --set-dim/--input-shape.", ex);
+        }
+        return samples;
     }
 
     private static ProvenanceMap LoadMap(FileInfo? map, string convertedPath, Model converted)
     {
-        if (map is not null)
+        string? path = map?.FullName;
+        if (map is not null && !map.Exists)
         {
-            return map.Exists ? ProvenanceMap.FromJson(File.ReadAllText(map.FullName)) : throw new FileNotFoundException($"Tensor map '{map.FullName}' does not exist.");
+            throw CliException.Usage($"--map: tensor map '{map.FullName}' does not exist.");
         }
-        string beside = ConvertCommand.MapPathFor(convertedPath);
-        return File.Exists(beside) ? ProvenanceMap.FromJson(File.ReadAllText(beside)) : ProvenanceMap.Identity(converted.Graph);
+        path ??= File.Exists(ConvertCommand.MapPathFor(convertedPath)) ? ConvertCommand.MapPathFor(convertedPath) : null;
+        if (path is null)
+        {
+            return ProvenanceMap.Identity(converted.Graph);
+        }
+        try
+        {
+            return ProvenanceMap.FromJson(File.ReadAllText(path));
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or KeyNotFoundException)
+        {
+            string what = map is null ? "the tensor map beside CONVERTED" : "--map";
+            throw CliException.Usage($"{what} '{path}' is not a ModelBridge tensor map ({ex.Message}); give the .map.json that convert wrote.", ex);
+        }
     }
 
     private static ParityInputs FromDirectory(string dir)
     {
         if (!Directory.Exists(dir))
         {
-            throw new FileNotFoundException($"Input folder '{dir}' does not exist.");
+            throw CliException.Usage($"--inputs: folder '{dir}' does not exist.");
         }
         IReadOnlyList<string> folders = TestDataSet.FindFolders(dir);
         return ParityInputs.FromTestData(folders.Count > 0 ? folders : [dir]);
@@ -105,25 +188,34 @@ internal static class VerifyCommand
         "elementwise" => ParityRule.Elementwise,
         "relative-to-max" => ParityRule.RelativeToMax,
         "cosine" => ParityRule.Cosine,
-        _ => throw new ArgumentException($"--rule expects elementwise, relative-to-max or cosine, got '{text}'."),
+        _ => throw CliException.Usage($"--rule expects elementwise, relative-to-max or cosine, got '{text}'{Suggest.DidYouMean(text, ["elementwise", "relative-to-max", "cosine"])}"),
     };
 
-    /// <summary>Parses <c>2GB</c>, <c>512MB</c>, <c>1.5GiB</c>, <c>64K</c> or a plain byte count (units are powers of 1024).</summary>
+    /// <summary>Parses <c>2GB</c>, <c>512MB</c>, <c>1.5GiB</c>, <c>64K</c> or a plain byte count (units are powers of 1024); at least 1 MiB.</summary>
     internal static long ParseSize(string text)
     {
         string t = text.Trim().ToUpperInvariant();
         (string Suffix, long Scale)[] units = [("GIB", 1L << 30), ("MIB", 1L << 20), ("KIB", 1L << 10), ("GB", 1L << 30), ("MB", 1L << 20), ("KB", 1L << 10), ("G", 1L << 30), ("M", 1L << 20), ("K", 1L << 10), ("B", 1)];
+        long? size = null;
         foreach (var (suffix, scale) in units)
         {
             if (t.EndsWith(suffix, StringComparison.Ordinal)
-                && double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0)
+                && double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 && v * scale < long.MaxValue)
             {
-                return (long)(v * scale);
+                size = (long)(v * scale);
+                break;
             }
         }
-        return long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) && bytes > 0
-            ? bytes
-            : throw new ArgumentException($"--max-memory expects a size such as 2GB or 512MB, got '{text}'.");
+        if (size is null && long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) && bytes > 0)
+        {
+            size = bytes;
+        }
+        return size switch
+        {
+            null => throw CliException.Usage($"--max-memory expects a size such as 2GB or 512MB, got '{text}'."),
+            < 1L << 20 => throw CliException.Usage($"--max-memory must be at least 1MB, got '{text}'."),
+            long s => s,
+        };
     }
 
     /// <summary>One progress line on stderr, rewritten in place on a terminal.</summary>

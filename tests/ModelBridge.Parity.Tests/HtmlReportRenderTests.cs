@@ -46,6 +46,11 @@ public sealed class HtmlReportRenderTests
         int height = (bytes[20] << 24) | (bytes[21] << 16) | (bytes[22] << 8) | bytes[23];
         Assert.That((width, height), Is.EqualTo((1200, 900)));
         Assert.That(bytes.Length, Is.GreaterThan(20_000), "not a blank page");
+        // The chart takes the page's width: its tolerance line (#f9a825) spans nearly all of the 1200 px
+        // viewport less the page margins, not a fixed 960 px box.
+        (int left, int right) = PngImage.Decode(bytes).ColumnsMatching(0xF9, 0xA8, 0x25, tolerance: 40);
+        TestContext.Out.WriteLine($"tolerance line spans x = {left}..{right}");
+        Assert.That(right - left, Is.GreaterThan(1000), "the chart uses the page's width");
         TestContext.AddTestAttachment(png, "rendered parity report");
         TestContext.Out.WriteLine($"{png}: {bytes.Length} bytes");
     }

@@ -5,13 +5,16 @@ using System.Text;
 namespace ModelBridge.Verify.Reports;
 
 /// <summary>
-/// A self-contained HTML page (no external assets): an inline SVG chart of each tensor's error along the
-/// original's topological order on a log scale, with the per-tensor tolerance as a step line and the first
-/// divergence marked, and a table that sorts by any column when its header is clicked.
+/// A self-contained HTML page (no external assets). A failing page opens on the first divergence; then a
+/// full-width inline SVG chart of each tensor's error along the original's topological order on a log
+/// scale, with the per-tensor tolerance as a step line, the first divergence marked and the legend
+/// above the plot; then a table of every tensor ordered by error/threshold (the first divergence on
+/// top), re-ordered in graph order with one click, and sortable by any column.
 /// </summary>
 internal static class ParityHtml
 {
-    private const int Width = 960, Height = 320, Left = 60, Right = 20, Top = 20, Bottom = 40;
+    // The chart's own coordinates; the SVG scales to the page's width (CSS), keeping its proportions.
+    private const int Width = 1200, Height = 350, Left = 64, Right = 16, Top = 28, Bottom = 40;
 
     public static string Write(ParityReport r)
     {
@@ -19,43 +22,75 @@ internal static class ParityHtml
         var sb = new StringBuilder();
         ParityRunInfo i = r.Info;
         sb.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+        sb.AppendLine("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         sb.AppendLine(c, $"<title>Parity {(r.Passed ? "PASS" : "FAIL")}: {H(i.RewrittenModel)}</title>");
         sb.AppendLine("""
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
-h1 .pass{color:#1a7f37}h1 .fail{color:#c62828}
-table{border-collapse:collapse;margin-top:12px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
+body{font:14px/1.4 system-ui,sans-serif;margin:16px 24px;color:#222}
+h1{margin:0 0 8px}h1 .pass{color:#1a7f37}h1 .fail{color:#c62828}h2{font-size:16px;margin:16px 0 6px}
+table{border-collapse:collapse;margin-top:8px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
 td.l,th.l{text-align:left}th{background:#f3f3f3;cursor:pointer;user-select:none}tr.fail td{background:#fdecea}
-tr.first td{background:#ffcdd2;font-weight:600}code,pre{font:12px ui-monospace,monospace}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
-svg text{font:11px system-ui,sans-serif}
+tr.first td{background:#ffcdd2;font-weight:600}code,pre{font:12px ui-monospace,monospace}
+pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;margin:0}section.first{border-left:4px solid #c62828;padding-left:10px}
+svg.chart{display:block;width:100%;height:auto}.scroll{overflow-x:auto}svg text{font:12px system-ui,sans-serif}
+.legend{display:flex;gap:18px;align-items:center;margin:4px 0}.legend span{display:inline-flex;align-items:center;gap:6px}
+.dot{display:inline-block;width:9px;height:9px;border-radius:50%}.bar{display:inline-block;width:22px;height:0;border-top:2px solid #f9a825}
+.dash{display:inline-block;width:0;height:14px;border-left:2px dashed #c62828}
+.order button{font:inherit;padding:2px 10px;margin-left:4px;cursor:pointer}.order button[aria-pressed=true]{background:#333;color:#fff}
 </style></head><body>
 """);
         sb.AppendLine(c, $"<h1>Parity: <span class=\"{(r.Passed ? "pass" : "fail")}\">{(r.Passed ? "PASS" : "FAIL")}</span></h1>");
-        sb.AppendLine(c, $"<p><code>{H(i.RewrittenModel)}</code> against <code>{H(i.OriginalModel)}</code>: {H(r.ToString())}</p>");
-        sb.AppendLine(c, $"<p>Rule {H(ParityJson.Rule(i.Rule))}, base tolerance {H(i.BaseTolerance.ToString())}{(i.Target is null ? "" : $" (target {H(i.Target)})")}; inputs: {H(i.Inputs)}; {i.OrtRuns} ORT runs in {i.Chunks} chunk(s); peak working set {ParityMarkdown.Mib(i.PeakWorkingSetBytes)}; {i.Elapsed.TotalSeconds:F2} s.</p>");
-        if (r.FirstDivergence is not null)
+        sb.AppendLine(c, $"<p><code>{H(i.RewrittenModel)}</code> (converted) against <code>{H(i.OriginalModel)}</code> (original): {H(r.ToString())}</p>");
+        if (r.FirstDivergence is { } first)
         {
-            sb.AppendLine(c, $"<pre>{H(ParityAssertion.Describe(r))}</pre>");
+            sb.AppendLine(c, $"<section class=\"first\" id=\"first-divergence\"><h2>First divergence: <code>{H(first.Original)}</code> ({H(first.OpType)}, #{first.Order} in topological order)</h2>");
+            sb.AppendLine(c, $"<pre>{H(ParityAssertion.Describe(r))}</pre></section>");
         }
+        sb.AppendLine(c, $"<p>Rule {H(ParityJson.Rule(i.Rule))}, base tolerance {H(i.BaseTolerance.ToString())}{(i.Target is null ? "" : $" (target {H(i.Target)})")}; inputs: {H(i.Inputs)}; {i.OrtRuns} ORT runs in {i.Chunks} chunk(s); peak working set {ParityMarkdown.Mib(i.PeakWorkingSetBytes)}; {i.Elapsed.TotalSeconds:F2} s.</p>");
+        sb.AppendLine("<h2>Error along the original's topological order</h2>");
+        sb.AppendLine("<div class=\"legend\"><span><i class=\"dot\" style=\"background:#1a7f37\"></i>pass</span><span><i class=\"dot\" style=\"background:#c62828\"></i>fail</span>"
+            + "<span><i class=\"bar\"></i>tolerance (per tensor)</span>" + (r.FirstDivergence is null ? "" : "<span><i class=\"dash\"></i>first divergence</span>") + "</div>");
         Chart(sb, r);
         Table(sb, r);
         sb.AppendLine("""
 <script>
-document.querySelectorAll('th').forEach(function(th,col){th.addEventListener('click',function(){
-var tb=th.closest('table').tBodies[0],rows=Array.from(tb.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
+(function(){
+var table=document.getElementById('tensors'),tb=table.tBodies[0];
+function num(row,key){return parseFloat(row.dataset[key]);}
+function order(by){
+var rows=Array.from(tb.rows);
+rows.sort(by==='graph'?function(a,b){return num(a,'order')-num(b,'order');}
+:function(a,b){return num(a,'rank')-num(b,'rank');});
+rows.forEach(function(r){tb.appendChild(r);});
+document.querySelectorAll('.order button').forEach(function(b){b.setAttribute('aria-pressed',b.dataset.by===by?'true':'false');});}
+document.querySelectorAll('.order button').forEach(function(b){b.addEventListener('click',function(){order(b.dataset.by);});});
+table.querySelectorAll('th').forEach(function(th,col){th.addEventListener('click',function(){
+var rows=Array.from(tb.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
 rows.sort(function(a,b){var x=a.cells[col].dataset.v||a.cells[col].textContent,y=b.cells[col].dataset.v||b.cells[col].textContent;
 var nx=parseFloat(x),ny=parseFloat(y);var d=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);return asc?d:-d;});
-rows.forEach(function(r){tb.appendChild(r);});});});
+rows.forEach(function(r){tb.appendChild(r);});
+document.querySelectorAll('.order button').forEach(function(b){b.setAttribute('aria-pressed','false');});});});
+})();
 </script></body></html>
 """);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The table's default order: the first divergence, then every other tensor from the largest
+    /// error/threshold down (non-finite first), ties in graph order.
+    /// </summary>
+    internal static IReadOnlyList<TensorParity> DefaultOrder(ParityReport r)
+    {
+        IEnumerable<TensorParity> rest = ParityJson.ByScore(r).Where(t => !ReferenceEquals(t, r.FirstDivergence));
+        return r.FirstDivergence is { } first ? [first, .. rest] : [.. rest];
     }
 
     private static void Chart(StringBuilder sb, ParityReport r)
     {
         var c = CultureInfo.InvariantCulture;
         var ts = r.Tensors;
-        sb.AppendLine(c, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" role=\"img\" aria-label=\"error along the topological order\">");
+        sb.AppendLine(c, $"<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {Width} {Height}\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-label=\"error along the topological order\">");
         sb.AppendLine(c, $"<rect x=\"0\" y=\"0\" width=\"{Width}\" height=\"{Height}\" fill=\"#fff\"/>");
         if (ts.Count == 0)
         {
@@ -84,13 +119,15 @@ rows.forEach(function(r){tb.appendChild(r);});});});
             sb.AppendLine(c, $"<line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{y:F1}\" y2=\"{y:F1}\" stroke=\"#eee\"/><text x=\"{Left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">{label}</text>");
         }
         sb.AppendLine(c, $"<line x1=\"{Left}\" x2=\"{Left}\" y1=\"{Top}\" y2=\"{Height - Bottom}\" stroke=\"#999\"/><line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{Height - Bottom}\" y2=\"{Height - Bottom}\" stroke=\"#999\"/>");
-        sb.AppendLine(c, $"<text x=\"{Left + (plotW / 2):F0}\" y=\"{Height - 8}\" text-anchor=\"middle\">tensors in the original's topological order ({ts.Count})</text>");
+        sb.AppendLine(c, $"<text x=\"{Left + (plotW / 2):F0}\" y=\"{Height - 10}\" text-anchor=\"middle\">tensors in the original's topological order ({ts.Count})</text>");
         sb.AppendLine(c, $"<text x=\"14\" y=\"{Top + (plotH / 2):F0}\" transform=\"rotate(-90 14 {Top + (plotH / 2):F0})\" text-anchor=\"middle\">error (log)</text>");
         if (r.FirstDivergence is { } first)
         {
             int k = IndexOf(ts, first);
-            sb.AppendLine(c, $"<line x1=\"{X(k):F1}\" x2=\"{X(k):F1}\" y1=\"{Top}\" y2=\"{Height - Bottom}\" stroke=\"#c62828\" stroke-dasharray=\"4 3\"/>");
-            sb.AppendLine(c, $"<text x=\"{Math.Min(X(k) + 4, Width - 200):F1}\" y=\"{Top + 12}\" fill=\"#c62828\">first divergence: {H(Short(first.Original))}</text>");
+            sb.AppendLine(c, $"<line x1=\"{X(k):F1}\" x2=\"{X(k):F1}\" y1=\"{Top - 22}\" y2=\"{Height - Bottom}\" stroke=\"#c62828\" stroke-dasharray=\"4 3\"/>");
+            // The label sits in the band above the plot, on the side of the line with more room.
+            bool right = X(k) < Left + (plotW * 0.7);
+            sb.AppendLine(c, $"<text x=\"{(right ? X(k) + 5 : X(k) - 5):F1}\" y=\"{Top - 10}\" fill=\"#c62828\" text-anchor=\"{(right ? "start" : "end")}\">first divergence: {H(Short(first.Original))}</text>");
         }
         // Tolerance as a step line (each tensor has its own threshold).
         var tol = new StringBuilder();
@@ -113,21 +150,22 @@ rows.forEach(function(r){tb.appendChild(r);});});});
             double radius = ReferenceEquals(t, r.FirstDivergence) ? 5 : 2.5;
             sb.AppendLine(c, $"<circle cx=\"{X(k):F1}\" cy=\"{Y(errors[k]):F1}\" r=\"{radius}\" fill=\"{color}\"><title>{H(t.Original)} ({H(t.OpType)}): error {t.Error:G3}, threshold {t.Threshold:G3}</title></circle>");
         }
-        sb.AppendLine(c, $"<g transform=\"translate({Width - Right - 230},{Height - Bottom - 44})\"><rect width=\"226\" height=\"40\" fill=\"#fff\" stroke=\"#ddd\"/>");
-        sb.AppendLine( "<circle cx=\"12\" cy=\"12\" r=\"4\" fill=\"#1a7f37\"/><text x=\"20\" y=\"16\">pass</text><circle cx=\"62\" cy=\"12\" r=\"4\" fill=\"#c62828\"/><text x=\"70\" y=\"16\">fail</text>"
-            + "<line x1=\"6\" x2=\"26\" y1=\"30\" y2=\"30\" stroke=\"#f9a825\" stroke-width=\"2\"/><text x=\"32\" y=\"34\">tolerance (per tensor)</text></g>");
         sb.AppendLine("</svg>");
     }
 
     private static void Table(StringBuilder sb, ParityReport r)
     {
         var c = CultureInfo.InvariantCulture;
-        sb.AppendLine("<table><thead><tr><th>#</th><th class=\"l\">tensor</th><th class=\"l\">op</th><th class=\"l\">verdict</th><th>error</th><th>threshold</th><th>error/threshold</th><th>max abs</th><th>mean abs</th><th>rmse</th><th>p99 abs</th><th>rel-to-max</th><th>cosine</th><th>SNR dB</th><th>local</th><th class=\"l\">passes</th><th class=\"l\">contract</th><th class=\"l\">responsible pass</th></tr></thead><tbody>");
-        foreach (TensorParity t in r.Tensors)
+        sb.AppendLine(c, $"<h2>Tensors ({r.Tensors.Count}, {r.Divergences.Count} diverging)</h2>");
+        sb.AppendLine("<p class=\"order\">Order: <button type=\"button\" data-by=\"score\" aria-pressed=\"true\">error/threshold</button><button type=\"button\" data-by=\"graph\" aria-pressed=\"false\">graph order</button> (or click a column header)</p>");
+        sb.AppendLine("<div class=\"scroll\"><table id=\"tensors\"><thead><tr><th>#</th><th class=\"l\">tensor</th><th class=\"l\">op</th><th class=\"l\">verdict</th><th>error</th><th>threshold</th><th>error/threshold</th><th>max abs</th><th>mean abs</th><th>rmse</th><th>p99 abs</th><th>rel-to-max</th><th>cosine</th><th>SNR dB</th><th>local</th><th class=\"l\">passes</th><th class=\"l\">contract</th><th class=\"l\">responsible pass</th></tr></thead><tbody>");
+        IReadOnlyList<TensorParity> rows = DefaultOrder(r);
+        for (int rank = 0; rank < rows.Count; rank++)
         {
+            TensorParity t = rows[rank];
             ParityMetrics m = t.Metrics;
             string cls = ReferenceEquals(t, r.FirstDivergence) ? "first" : t.Passed ? "" : "fail";
-            sb.Append(c, $"<tr class=\"{cls}\"><td>{t.Order}</td><td class=\"l\"><code>{H(t.Original)}</code>{(t.Name != t.Original ? $"<br><small>{H(t.Name)}</small>" : "")}</td><td class=\"l\">{H(t.OpType)}</td>");
+            sb.Append(c, $"<tr class=\"{cls}\" data-order=\"{t.Order}\" data-rank=\"{rank}\"><td>{t.Order}</td><td class=\"l\"><code>{H(t.Original)}</code>{(t.Name != t.Original ? $"<br><small>{H(t.Name)}</small>" : "")}</td><td class=\"l\">{H(t.OpType)}</td>");
             sb.Append(c, $"<td class=\"l\">{(t.Passed ? "pass" : "fail")}{(t.Problem is null ? "" : ": " + H(t.Problem))}</td>");
             sb.Append(c, $"{N(t.Error)}{N(t.Threshold)}{N(t.Score)}{N(m.MaxAbsError)}{N(m.MeanAbsError)}{N(m.Rmse)}{N(m.QuantileAbsError)}{N(m.RelativeToMax)}");
             sb.Append(c, $"<td data-v=\"{m.CosineSimilarity.ToString("R", c)}\">{m.CosineSimilarity:F7}</td>{N(m.SnrDb)}");
@@ -135,7 +173,7 @@ rows.forEach(function(r){tb.appendChild(r);});});});
             sb.Append(c, $"<td class=\"l\">{H(string.Join(", ", t.Passes))}</td><td class=\"l\">{H(t.Contract.ToString())}</td><td class=\"l\">{H(t.Attribution?.PassId ?? "")}</td></tr>");
             sb.AppendLine();
         }
-        sb.AppendLine("</tbody></table>");
+        sb.AppendLine("</tbody></table></div>");
     }
 
     private static string N(double v)
@@ -157,7 +195,7 @@ rows.forEach(function(r){tb.appendChild(r);});});});
         return 0;
     }
 
-    private static string Short(string s) => s.Length <= 40 ? s : "…" + s[^39..];
+    private static string Short(string s) => s.Length <= 48 ? s : "…" + s[^47..];
 
     private static string H(string s) => WebUtility.HtmlEncode(s);
 }

@@ -4,9 +4,65 @@ using ModelBridge.Rewriting;
 
 namespace ModelBridge.Verify.Reports;
 
-/// <summary>The JSON form of a report (<c>modelbridge-parity-report/1</c>). Non-finite numbers are written as strings.</summary>
+/// <summary>
+/// The JSON form of a report (<c>modelbridge-parity-report/1</c>) and its summary
+/// (<c>modelbridge-parity-summary/1</c>). Non-finite numbers are written as strings.
+/// </summary>
 internal static class ParityJson
 {
+    /// <summary>Tensors listed under <c>worst</c> in the summary.</summary>
+    public const int SummaryWorst = 10;
+
+    /// <summary>
+    /// The summary: verdict, run facts, counts, the first divergence in full, and the worst tensors
+    /// (by error/threshold) in brief. Small whatever the graph's size; what <c>verify --json</c> prints.
+    /// </summary>
+    public static string WriteSummary(ParityReport r)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("format", "modelbridge-parity-summary/1");
+            w.WriteBoolean("passed", r.Passed);
+            w.WriteString("summary", r.ToString());
+            WriteInfo(w, r.Info);
+            w.WriteNumber("compared", r.Tensors.Count);
+            w.WriteNumber("diverging", r.Tensors.Count(t => !t.Passed));
+            w.WriteNumber("skipped", r.Skipped.Count);
+            if (r.FirstDivergence is { } first)
+            {
+                w.WritePropertyName("firstDivergence");
+                WriteTensor(w, first);
+            }
+            else
+            {
+                w.WriteNull("firstDivergence");
+            }
+            w.WriteStartArray("worst");
+            foreach (TensorParity t in ByScore(r).Take(SummaryWorst))
+            {
+                w.WriteStartObject();
+                w.WriteString("name", t.Name);
+                w.WriteString("original", t.Original);
+                w.WriteNumber("order", t.Order);
+                w.WriteString("op", t.OpType);
+                w.WriteString("verdict", t.Passed ? "pass" : "fail");
+                Number(w, "error", t.Error);
+                Number(w, "threshold", t.Threshold);
+                Number(w, "score", t.Score);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Tensors from the largest error/threshold down; ties in graph order.</summary>
+    internal static IEnumerable<TensorParity> ByScore(ParityReport r) =>
+        r.Tensors.OrderByDescending(t => double.IsNaN(t.Score) ? double.PositiveInfinity : t.Score).ThenBy(t => t.Order);
+
     public static string Write(ParityReport r)
     {
         using var buffer = new MemoryStream();

@@ -15,7 +15,7 @@ internal static class ParityMarkdown
         ParityRunInfo i = r.Info;
         sb.AppendLine(c, $"# Parity: {(r.Passed ? "PASS" : "FAIL")}");
         sb.AppendLine();
-        sb.AppendLine(c, $"`{i.RewrittenModel}` against `{i.OriginalModel}`: {r}.");
+        sb.AppendLine(c, $"`{i.RewrittenModel}` (converted) against `{i.OriginalModel}` (original): {r}.");
         sb.AppendLine();
         sb.AppendLine(c, $"- Rule: {ParityJson.Rule(i.Rule)}; base tolerance {i.BaseTolerance}{(i.Target is null ? "" : $" (target `{i.Target}`)")}, widened per tensor by its passes' contracts");
         sb.AppendLine(c, $"- Inputs: {i.Inputs}; {r.Tensors.Count} tensors compared, {r.Skipped.Count} map entries skipped");

@@ -30,6 +30,12 @@ public static class ParityReportWriter
     /// <summary>The JSON report as text.</summary>
     public static string ToJson(ParityReport report) => ParityJson.Write(report ?? throw new ArgumentNullException(nameof(report)));
 
+    /// <summary>
+    /// The JSON summary (<c>modelbridge-parity-summary/1</c>): verdict, run facts, counts, the first
+    /// divergence in full and the worst tensors in brief, whatever the graph's size.
+    /// </summary>
+    public static string ToSummaryJson(ParityReport report) => ParityJson.WriteSummary(report ?? throw new ArgumentNullException(nameof(report)));
+
     /// <summary>The Markdown summary as text.</summary>
     public static string ToMarkdown(ParityReport report) => ParityMarkdown.Write(report ?? throw new ArgumentNullException(nameof(report)));
 

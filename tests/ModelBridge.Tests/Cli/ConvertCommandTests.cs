@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using ModelBridge.Cli;
 using ModelBridge.Rewriting;
 using ModelBridge.Surgery;
 
 namespace ModelBridge.Tests.Cli;
 
-/// <summary><c>modelbridge convert</c> and <c>inspect</c> through the real command tree.</summary>
+/// <summary><c>modelbridge convert</c> through the real entry point.</summary>
 [TestFixture]
 [NonParallelizable]
 public sealed class ConvertCommandTests
@@ -20,7 +21,7 @@ public sealed class ConvertCommandTests
         using var dir = TestPaths.NewTempDir();
         string input = Fixture("retinanet_mbv2_gn_op13");
         byte[] hash = SHA256.HashData(File.ReadAllBytes(input));
-        var (code, output, err) = Run("convert", input, "--target", "ort-nnapi", "--set-dim", "N=1", "-o", dir.File("det.onnx"));
+        var (code, output, err) = Run("convert", input, "--target", "ort-nnapi", "-o", dir.File("det.onnx"));
         Assert.That(code, Is.Zero, err);
         Assert.That(output, Does.Contain("fuse-groupnorm").And.Contain("decompose-groupnorm-moments").And.Contain("every node is supported"));
         Assert.That(File.Exists(dir.File("det.onnx")) && File.Exists(dir.File("det.map.json")) && File.Exists(dir.File("det.manifest.json")), Is.True);
@@ -35,7 +36,7 @@ public sealed class ConvertCommandTests
     public void Convert_with_verify_writes_the_parity_reports()
     {
         using var dir = TestPaths.NewTempDir();
-        var (code, output, err) = Run("convert", Fixture("fcos_gn_op13"), "--target", "ort-nnapi", "--set-dim", "N=1",
+        var (code, output, err) = Run("convert", Fixture("fcos_gn_op13"), "--target", "ort-nnapi",
             "-o", dir.File("det.onnx"), "--verify", "--report", dir.File("report"));
         Assert.That(code, Is.Zero, err + output);
         Assert.That(output, Does.Contain("within tolerance"));
@@ -64,7 +65,7 @@ public sealed class ConvertCommandTests
     public void Convert_with_surgery_drops_a_level_and_slices_classes()
     {
         using var dir = TestPaths.NewTempDir();
-        var (code, _, err) = Run("convert", Fixture("retinanet_mbv2_gn_op13"), "--target", "tflite-builtins", "--set-dim", "N=1",
+        var (code, _, err) = Run("convert", Fixture("retinanet_mbv2_gn_op13"), "--target", "tflite-builtins",
             "-o", dir.File("det.onnx"), "--drop-level", "P3", "--keep-classes", "0,2,4", "--rename-outputs", "output_{index}");
         Assert.That(code, Is.Zero, err);
         OutputManifest manifest = OutputManifest.FromJson(File.ReadAllText(dir.File("det.manifest.json")));
@@ -87,15 +88,75 @@ public sealed class ConvertCommandTests
     }
 
     [Test]
-    public void Inspect_prints_a_readable_summary_and_json()
+    public void Convert_json_is_exactly_one_document()
     {
-        var (code, output, _) = Run("inspect", Fixture("dynamic_batch"));
-        Assert.That(code, Is.Zero);
-        Assert.That(output, Does.Contain("float[N,3,32,32]").And.Contain("Conv").And.Contain("dynamic shape"));
-        var (code2, json, _) = Run("inspect", Fixture("dynamic_batch"), "--json", "--set-dim", "N=1");
-        Assert.That(code2, Is.Zero);
-        using var doc = System.Text.Json.JsonDocument.Parse(json);
-        Assert.That(doc.RootElement.GetProperty("outputs")[0].GetProperty("type").GetString(), Is.EqualTo("float[1,10]"));
-        Assert.That(doc.RootElement.GetProperty("opHistogram").GetProperty("Conv").GetInt32(), Is.EqualTo(2));
+        using var dir = TestPaths.NewTempDir();
+        var (code, stdout, stderr) = Run("convert", Fixture("resnet_small"), "-t", "tflite-builtins", "-o", dir.File("out.onnx"), "--json");
+        Assert.That(code, Is.EqualTo(Program.Ok), stderr);
+        using var doc = CliHarness.SingleJson(stdout);
+        Assert.That(doc.RootElement.GetProperty("output").GetString(), Is.EqualTo(dir.File("out.onnx")));
+        Assert.That(doc.RootElement.TryGetProperty("parity", out _), Is.False, "no parity without --verify");
+    }
+
+    [Test]
+    public void Convert_verify_json_is_one_document_with_the_parity_summary_and_progress_on_stderr()
+    {
+        using var dir = TestPaths.NewTempDir();
+        var (code, stdout, stderr) = Run("convert", Fixture("fcos_gn_op13"), "--target", "ort-nnapi", "-o", dir.File("det.onnx"),
+            "--verify", "--report", dir.File("report"), "--json");
+        Assert.That(code, Is.EqualTo(Program.Ok), stderr);
+        using var doc = CliHarness.SingleJson(stdout);
+        JsonElement root = doc.RootElement;
+        Assert.That(root.GetProperty("allSupported").GetBoolean(), Is.True);
+        JsonElement parity = root.GetProperty("parity");
+        Assert.That(parity.GetProperty("format").GetString(), Is.EqualTo("modelbridge-parity-summary/1"));
+        Assert.That(parity.GetProperty("passed").GetBoolean(), Is.True);
+        Assert.That(parity.GetProperty("run").GetProperty("rewritten").GetString(), Is.EqualTo("det.onnx"), "the converted file's own name");
+        Assert.That(parity.GetProperty("reports").EnumerateArray().Select(e => Path.GetFileName(e.GetString())),
+            Is.EqualTo(new[] { "parity.json", "parity.md", "parity.html" }));
+        Assert.That(stderr, Does.Contain("[compare").And.Contain("within tolerance").And.Contain("wrote"));
+    }
+
+    [Test]
+    public void Convert_verify_reports_name_the_converted_file()
+    {
+        using var dir = TestPaths.NewTempDir();
+        var (code, _, err) = Run("convert", Fixture("resnet_small"), "--target", "ort-nnapi", "-o", dir.File("resnet_nnapi.onnx"), "--verify", "--report", dir.File("r"));
+        Assert.That(code, Is.EqualTo(Program.Ok), err);
+        string html = File.ReadAllText(Path.Combine(dir.File("r"), "parity.html"));
+        Assert.That(html, Does.Contain("<code>resnet_nnapi.onnx</code> (converted) against <code>model.onnx</code> (original)"));
+        Assert.That(File.ReadAllText(Path.Combine(dir.File("r"), "parity.md")), Does.Contain("`resnet_nnapi.onnx` (converted) against `model.onnx` (original)"));
+    }
+
+    [Test]
+    public void Convert_verify_takes_the_tolerance_flags_over_the_targets()
+    {
+        using var dir = TestPaths.NewTempDir();
+        var (code, stdout, stderr) = Run("convert", Fixture("resnet_small"), "--target", "ort-nnapi", "-o", dir.File("o.onnx"),
+            "--verify", "--json", "--atol", "0.002", "--rtol", "0.03", "--cosine", "0.99");
+        Assert.That(code, Is.EqualTo(Program.Ok), stderr);
+        using var doc = CliHarness.SingleJson(stdout);
+        JsonElement run = doc.RootElement.GetProperty("parity").GetProperty("run");
+        Assert.That((run.GetProperty("atol").GetDouble(), run.GetProperty("rtol").GetDouble(), run.GetProperty("cosineFloor").GetDouble()), Is.EqualTo((0.002, 0.03, 0.99)));
+    }
+
+    [Test]
+    public void Input_shape_makes_the_converted_inputs_static()
+    {
+        using var dir = TestPaths.NewTempDir();
+        var (code, _, err) = Run("convert", Fixture("dynamic_batch"), "--target", "ort-nnapi", "-o", dir.File("o.onnx"), "--input-shape", "input=1,3,32,32");
+        Assert.That(code, Is.EqualTo(Program.Ok), err);
+        using Model converted = Model.Load(dir.File("o.onnx"));
+        Assert.That(converted.Graph.Inputs[0].DeclaredType!.Shape!.ToString(), Is.EqualTo("[1,3,32,32]"));
+        Assert.That(converted.Graph.Outputs[0].DeclaredType!.Shape!.ToString(), Is.EqualTo("[1,10]"));
+    }
+
+    [Test]
+    public void A_refused_flag_writes_nothing()
+    {
+        using var dir = TestPaths.NewTempDir();
+        var (code, _, _) = Run("convert", Fixture("dynamic_batch"), "--target", "ort-nnapi", "-o", dir.File("o.onnx"), "--set-dim", "B=1");
+        Assert.That(code, Is.EqualTo(Program.Usage));
+        Assert.That(Directory.GetFileSystemEntries(dir.Path), Is.Empty);
     }
 }

@@ -1,11 +1,13 @@
 using ModelBridge.Cli;
+using ModelBridge.Profiles;
+using ModelBridge.Tests.Profiles;
 
-namespace ModelBridge.Tests.Profiles;
+namespace ModelBridge.Tests.Cli;
 
-/// <summary><c>modelbridge check</c> and <c>modelbridge profile</c> through the real command tree.</summary>
+/// <summary><c>modelbridge check</c> through the real entry point.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class CliTests
+public sealed class CheckCommandTests
 {
     private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
@@ -54,40 +56,36 @@ public sealed class CliTests
     public void Check_with_an_unknown_target_is_a_usage_error()
     {
         var (code, _, err) = Run("check", Fixture("resnext_block"), "--target", "no-such-target");
-        Assert.That(code, Is.Not.Zero);
+        Assert.That(code, Is.EqualTo(Program.Usage));
         Assert.That(err, Does.Contain("no-such-target"));
     }
 
-    [TestCase("scope")]
-    [TestCase("op")]
-    [TestCase("node")]
-    public void Profile_prints_groups(string by)
+    [Test]
+    public void A_mistyped_target_lists_the_built_in_names_and_the_closest()
     {
-        var (code, output, _) = Run("profile", Fixture("retinanet_mbv2_gn_op13"), "--by", by, "--depth", "2");
-        Assert.That(code, Is.EqualTo(Program.Ok));
-        Assert.That(output, Does.Contain("MACs"));
-        if (by == "scope")
+        var (code, _, err) = Run("check", Fixture("resnext_block"), "--target", "tflite-bultins");
+        Assert.That(code, Is.EqualTo(Program.Usage));
+        CliHarness.AssertOneErrorLine(err);
+        Assert.That(err, Does.Contain("did you mean 'tflite-builtins'?"));
+        foreach (string name in TargetProfile.BuiltInNames)
         {
-            Assert.That(output, Does.Contain("/head/cls_subnet"));
+            Assert.That(err, Does.Contain(name));
         }
     }
 
     [Test]
-    public void Profile_json_and_set_dim()
+    public void A_target_far_from_every_name_gets_no_guess()
     {
-        var (code, output, _) = Run("profile", Fixture("dynamic_batch"), "--json", "--set-dim", "N=1");
-        Assert.That(code, Is.EqualTo(Program.Ok));
-        Assert.That(output, Does.Contain("\"groups\"").And.Contain("\"macs\""));
+        var (_, _, err) = Run("check", Fixture("resnext_block"), "--target", "hexagon");
+        Assert.That(err, Does.Not.Contain("did you mean").And.Contain("unknown target 'hexagon'. Built-in targets:"));
     }
 
     [Test]
-    public void Prepare_pins_symbolic_dims_and_infers_shapes()
+    public void Check_json_is_exactly_one_document()
     {
-        using Model m = Model.Load(Fixture("dynamic_batch"));
-        ModelBridge.Shapes.ShapeInferenceResult shapes = ProfileCommand.Prepare(m, new Dictionary<string, long> { ["N"] = 2 });
-        Assert.That(shapes.ShapeOf(m.Graph.Inputs[0])!.ToString(), Is.EqualTo("[2,3,32,32]"));
-        Assert.That(shapes.ShapeOf(m.Graph.TopologicalOrder()[0].Outputs[0])!.IsStatic, Is.True, "Prepare infers shapes");
-        Assert.That(shapes.ShapeOf(m.Graph.Outputs[0])!.ToString(), Is.EqualTo("[2,10]"));
-        Assert.That(m.Graph.Inputs[0].DeclaredType!.Shape!.ToString(), Does.Contain("N"), "the model itself is not changed");
+        var (code, stdout, _) = Run("check", Fixture("resnext_block"), "--target", "tflite-builtins", "--json");
+        Assert.That(code, Is.EqualTo(Program.Unsupported));
+        using var doc = CliHarness.SingleJson(stdout);
+        Assert.That(doc.RootElement.GetProperty("allSupported").GetBoolean(), Is.False);
     }
 }
