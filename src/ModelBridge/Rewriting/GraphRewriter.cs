@@ -282,7 +282,7 @@ public sealed class GraphRewriter
     /// <summary>
     /// Renames an internal value and moves its tensor-map entry along, so the map keeps pointing at
     /// the original value. Graph inputs and outputs keep their names: only
-    /// <see cref="Passes.RenameOutputs"/> may rename those.
+    /// <see cref="Surgery.RenameOutputs"/> may rename those.
     /// </summary>
     /// <exception cref="InvalidOperationException">The value is a graph input or output, or the name is taken.</exception>
     public void RenameValue(Value value, string newName)
@@ -299,13 +299,13 @@ public sealed class GraphRewriter
     /// <exception cref="InvalidOperationException">The name is taken.</exception>
     public void RenameNode(Node node, string newName) => Graph.RenameNode(node, newName);
 
-    /// <summary>Renames a graph input or output (reserved for <see cref="Passes.RenameOutputs"/>).</summary>
+    /// <summary>Renames a graph input or output (reserved for <see cref="Surgery.RenameOutputs"/>).</summary>
     internal void RenameInterfaceValue(Value value, string newName) => RenameAnyValue(value, newName);
 
-    /// <summary>Removes <paramref name="outputs"/> from the graph's output list (reserved for <see cref="Passes.PruneOutputs"/>).</summary>
+    /// <summary>Removes <paramref name="outputs"/> from the graph's output list (reserved for <see cref="Surgery.PruneOutputs"/>).</summary>
     internal void RemoveOutputs(IReadOnlyCollection<Value> outputs) => Graph.SetOutputs(Graph.Outputs.Where(o => !outputs.Contains(o)).ToList());
 
-    /// <summary>Puts the graph outputs in a new order (reserved for <see cref="Passes.RenameOutputs"/>).</summary>
+    /// <summary>Puts the graph outputs in a new order (reserved for <see cref="Surgery.RenameOutputs"/>).</summary>
     internal void ReorderOutputs(IReadOnlyList<Value> order)
     {
         if (order.Count != Graph.Outputs.Count || order.Except(Graph.Outputs).Any())

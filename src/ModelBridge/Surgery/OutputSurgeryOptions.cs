@@ -24,7 +24,7 @@ public sealed record OutputSurgeryOptions
     /// <summary>Channel layout of the heads; RetinaNet/torchvision is anchor-major.</summary>
     public HeadLayout Layout { get; init; } = HeadLayout.AnchorMajor;
 
-    /// <summary>Output name pattern: <c>output_{index}</c>, <c>{kind}_{level}</c>, … (see <see cref="Passes.RenameOutputs"/>).</summary>
+    /// <summary>Output name pattern: <c>output_{index}</c>, <c>{kind}_{level}</c>, … (see <see cref="Surgery.RenameOutputs"/>).</summary>
     public string? RenamePattern { get; init; }
 
     /// <summary>Explicit new names, old → new, for outputs and inputs (<c>--rename-outputs MAP.json</c>; see <see cref="ReadRenameMap"/>).</summary>

@@ -2,9 +2,8 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
-using ModelBridge.Surgery;
 
-namespace ModelBridge.Passes;
+namespace ModelBridge.Surgery;
 
 /// <summary>
 /// Reorders the graph outputs and renames graph outputs (and optionally inputs): the only pass

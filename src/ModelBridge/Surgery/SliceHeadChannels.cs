@@ -2,9 +2,8 @@ using System.Globalization;
 using ModelBridge.Errors;
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
-using ModelBridge.Surgery;
 
-namespace ModelBridge.Passes;
+namespace ModelBridge.Surgery;
 
 /// <summary>
 /// Keeps a subset of the classes and/or anchors of detector head outputs by slicing the output

@@ -1,8 +1,9 @@
+using ModelBridge.Surgery;
 using ModelBridge.Passes;
 using ModelBridge.Rewriting;
 using ModelBridge.Tests.Surgery;
 
-namespace ModelBridge.Tests.Passes;
+namespace ModelBridge.Tests.Surgery;
 
 [TestFixture]
 public sealed class CanonicalizeValueNamesTests

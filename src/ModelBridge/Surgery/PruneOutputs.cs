@@ -1,8 +1,7 @@
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
-using ModelBridge.Surgery;
 
-namespace ModelBridge.Passes;
+namespace ModelBridge.Surgery;
 
 /// <summary>
 /// Drops graph outputs, by name or by FPN level, and every node and initializer that only fed them.

@@ -4,7 +4,7 @@ using ModelBridge.Surgery;
 using ModelBridge.Tests.Surgery;
 using ModelBridge.Verify;
 
-namespace ModelBridge.Tests.Passes;
+namespace ModelBridge.Tests.Surgery;
 
 [TestFixture]
 public sealed class SliceHeadChannelsTests

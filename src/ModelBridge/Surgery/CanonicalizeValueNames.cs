@@ -2,7 +2,7 @@ using System.Globalization;
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
 
-namespace ModelBridge.Passes;
+namespace ModelBridge.Surgery;
 
 /// <summary>
 /// Gives internal values and nodes short, unique, stable names, for runtimes that limit name length.

@@ -3,7 +3,7 @@ using ModelBridge.Rewriting;
 using ModelBridge.Surgery;
 using ModelBridge.Tests.Surgery;
 
-namespace ModelBridge.Tests.Passes;
+namespace ModelBridge.Tests.Surgery;
 
 [TestFixture]
 public sealed class RenameOutputsTests
