@@ -38,6 +38,7 @@ internal static partial class ConvertCommand
         target = r.Remaining.Target,
         passes = r.Statistics.Select(s => new { id = s.Id, matches = s.Matches, nodesAdded = s.NodesAdded, nodesRemoved = s.NodesRemoved, numerics = s.Numerics.ToString(), ms = s.Elapsed.TotalMilliseconds }),
         nodes = r.Model.Graph.NodeCount,
+        notices = Notices(r),
         allSupported = r.Remaining.AllSupported,
         unsupported = r.Remaining.Unsupported.Select(n => new { name = n.Name, op = n.OpType, reasons = n.Reasons.Select(x => x.ToString()) }),
     };
@@ -49,6 +50,10 @@ internal static partial class ConvertCommand
         foreach (PassStatistics s in r.Statistics.Where(s => s.Matches > 0))
         {
             Console.WriteLine($"  {s.Id,-36} {s.Matches,8} {s.NodesAdded,7} {s.NodesRemoved,7} {s.Elapsed.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture),8}  {s.Numerics}");
+        }
+        foreach (string notice in Notices(r))
+        {
+            Console.WriteLine($"  note: {notice}");
         }
         if (r.Remaining.AllSupported)
         {
@@ -69,5 +74,20 @@ internal static partial class ConvertCommand
         Console.WriteLine($"  wrote {modelPath}");
         Console.WriteLine($"  wrote {mapPath}");
         Console.WriteLine($"  wrote {ManifestPathFor(modelPath)}");
+    }
+
+    /// <summary>What the conversion did to the model's interface or names that a user should know about.</summary>
+    private static List<string> Notices(ConversionResult r)
+    {
+        var notices = new List<string>();
+        if (r.Statistics.FirstOrDefault(s => s.Id == "remove-initializer-inputs") is { Matches: > 0 } removed)
+        {
+            notices.Add($"{removed.Matches} initializer(s) were also listed as graph inputs (the IR < 4 habit); they are constants now and no longer inputs (--keep-initializer-inputs keeps them overridable)");
+        }
+        if (r.Statistics.FirstOrDefault(s => s.Id == "name-unnamed-nodes") is { Matches: > 0 } named)
+        {
+            notices.Add($"{named.Matches} unnamed node(s) were named after their first output (Conv_245 and the like)");
+        }
+        return notices;
     }
 }

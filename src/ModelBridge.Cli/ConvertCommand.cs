@@ -34,7 +34,8 @@ internal static partial class ConvertCommand
         var disable = new Option<string[]>("--disable") { Description = "Pass ids to skip (repeatable)", AllowMultipleArgumentsPerToken = true, HelpName = "PASS" };
         var json = CliOptions.Json("the conversion summary (and with --verify the parity summary)");
         var force = new Option<bool>("--force") { Description = "Allow the output path to be the input path" };
-        var separable = new Option<string?>("--lower-to-separable") { Description = "Factor standard convs whose node name contains SCOPE (e.g. /fpn/) into depthwise + 1x1", HelpName = "SCOPE" };
+        var separable = new Option<string?>("--lower-to-separable") { Description = "Factor standard convs whose node, output or weight name contains SCOPE (e.g. /fpn/, base_net.5) into depthwise + 1x1", HelpName = "SCOPE" };
+        var keepInitializerInputs = new Option<bool>("--keep-initializer-inputs") { Description = "Keep initializers that are also listed as graph inputs (IR < 4 exports) overridable instead of making them constants" };
         var budget = new Option<string?>("--error-budget") { Description = "Relative weight error allowed per factored conv, in [0, 1) (0 = full rank)", HelpName = "E" };
         var dropOutputs = new Option<string[]>("--drop-outputs") { Description = "Graph outputs to remove, with everything that only fed them", AllowMultipleArgumentsPerToken = true, HelpName = "NAME" };
         var dropLevel = new Option<string[]>("--drop-level") { Description = "FPN levels whose head outputs to remove, e.g. P3", AllowMultipleArgumentsPerToken = true, HelpName = "LEVEL" };
@@ -52,7 +53,7 @@ internal static partial class ConvertCommand
         var tolerance = new CliOptions.ToleranceOptions();
         var cmd = new Command("convert", "Rewrite a model into a target's op subset; writes OUT.onnx, OUT.map.json and OUT.manifest.json")
         {
-            model, target, output, setDim, inputShape, disable, json, force, separable, budget, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical,
+            model, target, output, setDim, inputShape, disable, json, force, keepInitializerInputs, separable, budget, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical,
             verify, report, rule,
         };
         tolerance.AddTo(cmd);
@@ -81,6 +82,7 @@ internal static partial class ConvertCommand
                 Dims = DimPins.Resolve(parse.GetValue(setDim), parse.GetValue(inputShape), original.Graph),
                 DisabledPasses = (parse.GetValue(disable) ?? []).ToHashSet(StringComparer.Ordinal),
                 SeparableScope = parse.GetValue(separable),
+                KeepInitializerInputs = parse.GetValue(keepInitializerInputs),
                 ErrorBudget = ErrorBudget(parse.GetValue(budget)),
                 Surgery = surgery,
             };

@@ -12,6 +12,13 @@ public sealed record ConvertOptions
     /// <summary>Symbolic dimensions to pin (e.g. <c>N = 1</c>); phone runtimes want static shapes.</summary>
     public IReadOnlyDictionary<string, long> Dims { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>
+    /// Keep initializers that the model also lists as graph inputs (the IR &lt; 4 habit) overridable at run
+    /// time. By default <see cref="RemoveInitializerInputs"/> takes them off the input list so they are
+    /// constants, as ONNX Runtime's <c>remove_initializer_from_input.py</c> and onnxsim do.
+    /// </summary>
+    public bool KeepInitializerInputs { get; init; }
+
     /// <summary>Pass ids not to run.</summary>
     public IReadOnlySet<string> DisabledPasses { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
@@ -19,8 +26,9 @@ public sealed record ConvertOptions
     public IReadOnlyList<Pass> AdditionalPasses { get; init; } = [];
 
     /// <summary>
-    /// Factor the standard convolutions whose node name contains this string (e.g. <c>/fpn/</c>) into
-    /// depthwise + 1×1 (<see cref="LowerConvToSeparable"/>); null for none.
+    /// Factor the standard convolutions this string addresses (<see cref="NodeNaming.Matches"/>: a node,
+    /// output or weight name containing it, e.g. <c>/fpn/</c> or <c>base_net.5</c>) into depthwise + 1×1
+    /// (<see cref="LowerConvToSeparable"/>); null for none.
     /// </summary>
     public string? SeparableScope { get; init; }
 

@@ -72,7 +72,7 @@ public static class CostModel
                 ThrowHelper.InvalidModel($"{n.OpType} node '{n.Name}': its operation or parameter count overflows a 64-bit integer (shapes are too large).", n.Name, n.OpType);
             }
         }
-        return new CostReport(nodes, sizes);
+        return new CostReport(nodes, sizes, NodeScopes.Compute(graph, shapes));
     }
 
     /// <summary>The cost of one node (<paramref name="sizes"/> collects the element count of each parameter tensor).</summary>
@@ -96,8 +96,8 @@ public static class CostModel
         {
             foreach (Value? input in node.Inputs)
             {
-                // Initializers and Constant-node payloads alike: exporters such as Paddle2ONNX keep weights in Constant nodes.
-                if (Constants.Source(input) is { } source && !parameters.Contains(source.Name) && Constants.Of(source) is { } payload)
+                // Initializers (listed as inputs or not) and Constant-node payloads alike: Paddle2ONNX keeps weights in Constant nodes.
+                if (Constants.WeightSource(input) is { } source && !parameters.Contains(source.Name) && Constants.WeightOf(source) is { } payload)
                 {
                     parameters.Add(source.Name);
                     long elements = payload.ElementCount;

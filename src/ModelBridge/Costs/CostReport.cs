@@ -22,7 +22,7 @@ public sealed record NodeCost
     public Node Node { get; }
 
     /// <summary>Node name.</summary>
-    public string Name => Node.Name;
+    public string Name => NodeNaming.NameOf(Node);
 
     /// <summary>Operator type (prefixed with <c>domain::</c> outside the default domain).</summary>
     public string OpType => Node.IsStandardDomain ? Node.OpType : $"{Node.Domain}::{Node.OpType}";
@@ -77,10 +77,11 @@ public sealed class CostReport
 
     private readonly IReadOnlyDictionary<string, long> _tensorSizes;
 
-    internal CostReport(IReadOnlyList<NodeCost> nodes, IReadOnlyDictionary<string, long> tensorSizes)
+    internal CostReport(IReadOnlyList<NodeCost> nodes, IReadOnlyDictionary<string, long> tensorSizes, NodeScopes scopes)
     {
         Nodes = nodes;
         _tensorSizes = tensorSizes;
+        Scopes = scopes;
         Total = Sum("(total)", nodes);
     }
 
@@ -89,6 +90,9 @@ public sealed class CostReport
 
     /// <summary>The whole graph as one group.</summary>
     public CostGroup Total { get; }
+
+    /// <summary>The scope of every node, as <see cref="CostGrouping.Scope"/> groups them.</summary>
+    public NodeScopes Scopes { get; }
 
     /// <summary>Known MACs of the whole graph.</summary>
     public long TotalMacs => Total.Macs;
@@ -103,9 +107,9 @@ public sealed class CostReport
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
         if (by == CostGrouping.Node)
         {
-            return [.. Nodes.Select(n => Sum(n.Name.Length > 0 ? n.Name : n.OpType, [n]))];
+            return [.. Nodes.Select(n => Sum(n.Name, [n]))];
         }
-        Func<NodeCost, string> key = by == CostGrouping.Scope ? n => ScopeOf(n.Name, depth) : n => n.OpType;
+        Func<NodeCost, string> key = by == CostGrouping.Scope ? n => Scopes.ScopeOf(n.Node, depth) : n => n.OpType;
         return [.. Nodes.GroupBy(key, StringComparer.Ordinal)
             .Select(g => Sum(g.Key, [.. g]))
             .OrderByDescending(g => g.Macs).ThenByDescending(g => g.Ops).ThenBy(g => g.Key, StringComparer.Ordinal)];

@@ -57,6 +57,31 @@ public static class Constants
     }
 
     /// <summary>
+    /// The value holding the weights <paramref name="value"/> reads, for naming and counting them: like
+    /// <see cref="Source"/>, but an initializer that is also a graph input (IR &lt; 4 exports list every
+    /// weight as an input) counts too, since its default is the trained weight.
+    /// </summary>
+    public static Value? WeightSource(Value? value)
+    {
+        for (int hops = 0; value is not null && hops < 64; hops++)
+        {
+            if (value.Initializer is not null || IsConstant(value))
+            {
+                return value;
+            }
+            if (value.Producer is not { OpType: "Identity", IsStandardDomain: true } id)
+            {
+                return null;
+            }
+            value = id.Input(0);
+        }
+        return null;
+    }
+
+    /// <summary>The payload of a value <see cref="WeightSource"/> returned: its initializer (overridable or not) or its Constant node's value.</summary>
+    public static Tensor? WeightOf(Value? source) => source?.Initializer ?? Of(source);
+
+    /// <summary>
     /// The dense payload of a <c>Constant</c> node (<c>value</c>, <c>value_float</c>, <c>value_floats</c>,
     /// <c>value_int</c>, <c>value_ints</c>), or null for string and sparse constants.
     /// </summary>

@@ -21,7 +21,8 @@ public static class GraphPrinter
     /// Shape facts to show for the inputs and outputs; when null, their declared types are shown (<c>?</c>
     /// where none is declared).
     /// </param>
-    public static string Print(Graph graph, Shapes.ShapeInferenceResult? shapes = null)
+    /// <param name="nodeNames">Append each node's name (<c># name</c>, <c>''</c> when unnamed) to its line.</param>
+    public static string Print(Graph graph, Shapes.ShapeInferenceResult? shapes = null, bool nodeNames = false)
     {
         ArgumentNullException.ThrowIfNull(graph);
         string TypeOf(Value v) => (shapes is null ? v.DeclaredType : shapes.TypeOf(v))?.ToString() ?? "?";
@@ -42,7 +43,8 @@ public static class GraphPrinter
             string op = n.IsStandardDomain ? n.OpType : $"{n.Domain}::{n.OpType}";
             string attrs = n.Attributes.Count == 0 ? string.Empty
                 : " {" + string.Join(", ", n.Attributes.OrderBy(a => a.Name, StringComparer.Ordinal).Select(a => a.ToString())) + "}";
-            sb.Append(CultureInfo.InvariantCulture, $"  {outs} = {op}({ins}){attrs}\n");
+            string name = nodeNames ? $"  # '{n.Name}'" : string.Empty;
+            sb.Append(CultureInfo.InvariantCulture, $"  {outs} = {op}({ins}){attrs}{name}\n");
         }
         foreach (Value v in graph.Outputs)
         {

@@ -28,7 +28,7 @@ public sealed record SeparableReport(string Node, int Rank, int FullRank, double
 /// </summary>
 /// <remarks>
 /// <para>
-/// Preconditions: the Conv's name contains <see cref="Scope"/>, group = 1, a kernel of more than
+/// Preconditions: <see cref="Scope"/> addresses the Conv (<see cref="NodeNaming.Matches"/>: its name, an output name or a weight name), group = 1, a kernel of more than
 /// one element, a constant float weight and a constant bias (or none).
 /// </para>
 /// <para>
@@ -101,9 +101,9 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
     /// <inheritdoc/>
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
-        if (!root.Name.Contains(Scope, StringComparison.Ordinal))
+        if (!NodeNaming.Matches(root, Scope))
         {
-            return MatchResult.Fail($"outside the scope '{Scope}'");
+            return MatchResult.Fail($"outside the scope '{Scope}' (neither its name, an output name nor a weight name contains it)");
         }
         if (root.GetInt("group", 1) != 1)
         {

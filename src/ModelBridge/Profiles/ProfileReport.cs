@@ -28,7 +28,7 @@ public sealed record NodeVerdict
     public Node Node { get; }
 
     /// <summary>Node name.</summary>
-    public string Name => Node.Name;
+    public string Name => NodeNaming.NameOf(Node);
 
     /// <summary>Operator type (<c>domain::Type</c> outside the default domain).</summary>
     public string OpType => TargetProfile.Key(Node.Domain, Node.OpType);

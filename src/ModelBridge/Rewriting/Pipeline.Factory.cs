@@ -13,11 +13,12 @@ namespace ModelBridge.Rewriting;
 public sealed partial class Pipeline
 {
     /// <summary>
-    /// Canonicalisation: removes no-ops, turns constants into initializers, folds constant and shape
+    /// Canonicalisation: names unnamed nodes, takes initializers off the input list (the IR &lt; 4 habit),
+    /// removes no-ops, turns constants into initializers, folds constant and shape
     /// arithmetic (with <paramref name="dims"/> pinned), fuses every exported GroupNorm form into
     /// GroupNormalization, folds BatchNorm into convolutions, and cleans up.
     /// </summary>
-    public static Pipeline Canonical(IReadOnlyDictionary<string, long>? dims = null) => new(CanonicalPasses(dims));
+    public static Pipeline Canonical(IReadOnlyDictionary<string, long>? dims = null) => new(CanonicalPasses(dims, keepInitializerInputs: false));
 
     /// <summary>
     /// The conversion for <paramref name="profile"/>, as two pipelines run one after the other with one
@@ -68,7 +69,7 @@ public sealed partial class Pipeline
         lowering.AddRange(options.AdditionalPasses);
         lowering.Add(new EliminateDeadNodes());
         lowering.Add(new DeduplicateInitializers());
-        return [Canonical(options.Dims), new Pipeline(lowering)];
+        return [new Pipeline(CanonicalPasses(options.Dims, options.KeepInitializerInputs)), new Pipeline(lowering)];
     }
 
     /// <summary>What the profile's Conv/pool constraints ask of the convolution lowering.</summary>
@@ -210,8 +211,10 @@ public sealed partial class Pipeline
         return new Pipeline(passes);
     }
 
-    private static IReadOnlyList<Pass> CanonicalPasses(IReadOnlyDictionary<string, long>? dims) =>
+    private static IReadOnlyList<Pass> CanonicalPasses(IReadOnlyDictionary<string, long>? dims, bool keepInitializerInputs) =>
     [
+        new NameUnnamedNodes(),
+        .. keepInitializerInputs ? Array.Empty<Pass>() : [new RemoveInitializerInputs()],
         new EliminateIdentity(),
         new EliminateDropout(),
         new ConstantToInitializer(),

@@ -159,4 +159,25 @@ public sealed class ConvertCommandTests
         Assert.That(code, Is.EqualTo(Program.Usage));
         Assert.That(Directory.GetFileSystemEntries(dir.Path), Is.Empty);
     }
+
+    [Test]
+    public void Initializer_inputs_become_constants_and_the_summary_says_so()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string rfb = Path.Combine(TestPaths.Fixtures, "real", "version-RFB-320", "model.onnx");
+        var (code, stdout, err) = Run("convert", rfb, "--target", "tflite-builtins", "-o", dir.File("rfb.onnx"));
+        Assert.That(code, Is.EqualTo(Program.Ok), err);
+        Assert.That(stdout, Does.Contain("244 initializer(s) were also listed as graph inputs"));
+        using (Model converted = Model.Load(dir.File("rfb.onnx")))
+        {
+            Assert.That(converted.Graph.Inputs.Select(v => v.Name), Is.EqualTo(new[] { "input" }));
+        }
+        var (json, jsonOut, _) = Run("convert", rfb, "--target", "tflite-builtins", "-o", dir.File("rfb2.onnx"), "--json");
+        using var doc = CliHarness.SingleJson(jsonOut);
+        Assert.That(doc.RootElement.GetProperty("notices")[0].GetString(), Does.Contain("--keep-initializer-inputs"));
+
+        Run("convert", rfb, "--target", "tflite-builtins", "-o", dir.File("kept.onnx"), "--keep-initializer-inputs");
+        using Model kept = Model.Load(dir.File("kept.onnx"));
+        Assert.That(kept.Graph.Inputs, Has.Count.EqualTo(245), "--keep-initializer-inputs keeps them overridable");
+    }
 }
