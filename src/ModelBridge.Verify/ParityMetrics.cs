@@ -33,7 +33,7 @@ namespace ModelBridge.Verify;
 /// <see cref="ArrayPool{T}"/>; nothing is allocated per element.
 /// </para>
 /// </remarks>
-public sealed record ParityMetrics
+public sealed partial record ParityMetrics
 {
     /// <summary>Floor under |ref| in relative errors, so zero references do not divide by zero.</summary>
     public const double Tiny = 1e-6;

@@ -58,5 +58,5 @@ internal static class Numerics
     }
 
     /// <summary>Relative-to-max error of <paramref name="actual"/> against <paramref name="reference"/>.</summary>
-    public static double RelativeToMax(TensorData reference, TensorData actual) => TensorComparison.Compare(reference, actual).RelativeToMax;
+    public static double RelativeToMax(TensorData reference, TensorData actual) => ParityMetrics.Compare(reference, actual).RelativeToMax;
 }

@@ -112,10 +112,9 @@ public sealed class CorpusConversionTests
                     detail = $"output '{expected.Name}' missing";
                     return false;
                 }
-                TensorComparison c = TensorComparison.Compare(expected.Data, got);
-                if (!c.IsWithin(RelativeTolerance))
+                if (!ParityMetrics.TryCompare(expected.Data, got, out ParityMetrics? c, out string? why) || !c!.IsWithin(RelativeTolerance))
                 {
-                    detail = $"output '{expected.Name}': relative-to-max error {c.RelativeToMax:G3}, {c.Mismatches} mismatches";
+                    detail = $"output '{expected.Name}': {(why is not null ? why : $"relative-to-max error {c!.RelativeToMax:G3}, {c.Mismatches} mismatches")}";
                     return false;
                 }
             }

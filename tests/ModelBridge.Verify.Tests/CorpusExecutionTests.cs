@@ -209,10 +209,9 @@ public sealed class CorpusExecutionTests
                 problems.Add($"'{expected.Name}' missing");
                 continue;
             }
-            TensorComparison c = TensorComparison.Compare(expected.Data, got);
-            if (!c.IsWithin(RelativeTolerance))
+            if (!ParityMetrics.TryCompare(expected.Data, got, out ParityMetrics? c, out string? why) || !c!.IsWithin(RelativeTolerance))
             {
-                problems.Add($"'{expected.Name}' {expected.Data} vs {got}: {c}");
+                problems.Add($"'{expected.Name}' {expected.Data} vs {got}: {(object?)why ?? c}");
             }
         }
         detail = string.Join("; ", problems);

@@ -32,7 +32,7 @@ public sealed class FixtureReferenceTests
             double worst = 0;
             foreach (NamedTensor expected in data.Outputs)
             {
-                TensorComparison c = TensorComparison.Compare(expected.Data, outputs[expected.Name]);
+                ParityMetrics c = ParityMetrics.Compare(expected.Data, outputs[expected.Name]);
                 worst = Math.Max(worst, c.RelativeToMax);
                 if (!c.IsWithin(1e-4))
                 {

@@ -162,4 +162,37 @@ public sealed class TensorComparerTests
         Assert.That(t.CosineFloor, Is.LessThan(0.9999));
         Assert.That(new Tolerance(1e-4, 1e-5).Widen(Rewriting.NumericContract.Exact), Is.EqualTo(new Tolerance(1e-4, 1e-5)));
     }
+
+    [Test]
+    public void Integer_tensors_are_compared_exactly_past_float_precision()
+    {
+        long big = (1L << 40) + 1;
+        ParityMetrics same = ParityMetrics.Compare(TensorData.Create<long>([2], [big, 7]), TensorData.Create<long>([2], [big, 7]));
+        Assert.That((same.IsExactType, same.Mismatches, same.IsWithin(0)), Is.EqualTo((true, 0L, true)));
+        ParityMetrics off = ParityMetrics.Compare(TensorData.Create<long>([2], [big, 7]), TensorData.Create<long>([2], [big + 1, 7]));
+        Assert.That(off.Mismatches, Is.EqualTo(1), "a difference float32 could not see");
+        Assert.That(off.MaxAbsError, Is.EqualTo(1));
+        Assert.That(off.IsWithin(1), Is.False, "integers admit no tolerance");
+    }
+
+    [Test]
+    public void Float_tensors_report_relative_to_max_and_mismatches()
+    {
+        ParityMetrics m = ParityMetrics.Compare(TensorData.Create<float>([3], [1f, -4f, 2f]), TensorData.Create<float>([3], [1f, -4.004f, 2f]));
+        Assert.That(m.RelativeToMax, Is.EqualTo(0.004 / 4).Within(1e-6));
+        Assert.That(m.Mismatches, Is.EqualTo(1));
+        Assert.That(m.IsWithin(2e-3), Is.True);
+        Assert.That(m.IsWithin(5e-4), Is.False);
+        ParityMetrics d = ParityMetrics.Compare(TensorData.Create<double>([1], [1e-12 + 1]), TensorData.Create<double>([1], [1]));
+        Assert.That(d.MaxAbsError, Is.EqualTo(1e-12).Within(1e-15), "doubles keep their precision");
+    }
+
+    [Test]
+    public void Tensors_of_different_type_or_shape_are_not_compared()
+    {
+        Assert.That(ParityMetrics.TryCompare(TensorData.Create<float>([2], [1f, 2f]), TensorData.Create<float>([1, 2], [1f, 2f]), out _, out string? why), Is.False);
+        Assert.That(why, Does.Contain("shapes differ"));
+        Assert.That(() => ParityMetrics.Compare(TensorData.Create<float>([1], [1f]), TensorData.Create<int>([1], [1])),
+            Throws.ArgumentException.With.Message.Contains("element types differ"));
+    }
 }

@@ -59,7 +59,7 @@ static int Generate(string dir, string modelPath, string preprocessPath)
         TensorData mine = samples[k][committed.Name];
         if (!committed.Data.Equals(mine))
         {
-            TensorComparison c = TensorComparison.Compare(committed.Data, mine);
+            object c = ParityMetrics.TryCompare(committed.Data, mine, out ParityMetrics? m, out string? why) ? m! : why!;
             Console.Error.WriteLine($"error: {name}/images/{image}: C# preprocessing differs from numpy's input_0.pb ({c}); outputs not written.");
             failures++;
             continue;

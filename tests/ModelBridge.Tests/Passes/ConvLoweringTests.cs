@@ -84,10 +84,9 @@ public sealed class ConvLoweringTests
             var outputs = Numerics.Run(m, data.InputsByName());
             foreach (var (output, expected) in data.OutputsByName())
             {
-                TensorComparison c = TensorComparison.Compare(expected, outputs[output]);
-                if (!c.ShapesMatch || c.RelativeToMax > 1e-5)
+                if (!ParityMetrics.TryCompare(expected, outputs[output], out ParityMetrics? c, out string? why) || c!.RelativeToMax > 1e-5)
                 {
-                    failures.Add($"{name}/{output}: {c}");
+                    failures.Add($"{name}/{output}: {(object?)why ?? c}");
                 }
             }
         }
