@@ -23,7 +23,7 @@ namespace ModelBridge.Shapes;
 /// <para>
 /// The rules are split by concern: <c>ShapeInference.Conv.cs</c> (convolution, pooling,
 /// normalisation), <c>.Elementwise.cs</c> (unary, broadcasting binary, casts), <c>.Linear.cs</c>
-/// (MatMul, Gemm, Einsum), <c>.Recurrent.cs</c> (RNN, GRU, LSTM), <c>.Tensor.cs</c> (reshape, transpose, concat, slice, ...), <c>.Reduce.cs</c>
+/// (MatMul, Gemm, Einsum), <c>.Recurrent.cs</c> (RNN, GRU, LSTM), <c>.Tensor.cs</c> (reshape, flatten, transpose, squeeze), <c>.Indexing.cs</c> (concat, split, slice, gather, expand), <c>.Resize.cs</c> (pad, resize, depth-to-space), <c>.Reduce.cs</c>
 /// and <c>.ConstantFolding.cs</c> (evaluation of integer shape values).
 /// </para>
 /// </remarks>
