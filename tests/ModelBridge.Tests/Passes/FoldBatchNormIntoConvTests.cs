@@ -47,6 +47,14 @@ public sealed class FoldBatchNormIntoConvTests
     private static Pipeline Fold() => new([new FoldBatchNormIntoConv(), new EliminateDeadNodes()]);
 
     [Test]
+    public void Matches_golden()
+    {
+        using Model m = ConvBn();
+        Fold().Run(m);
+        Golden.AssertMatches("fold-batchnorm-into-conv", GraphPrinter.Print(m.Graph, m.Graph.Shapes, nodeNames: true));
+    }
+
+    [Test]
     public void Folds_into_conv_and_keeps_the_bn_output_name()
     {
         using Model m = ConvBn();
