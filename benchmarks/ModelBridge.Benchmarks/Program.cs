@@ -5,7 +5,10 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace ModelBridge.Benchmarks;
 
-/// <summary>Entry point: <c>dotnet run -c Release -- --filter '*'</c>.</summary>
+/// <summary>
+/// Entry point: <c>dotnet run -c Release -- --filter '*'</c> runs the BenchmarkDotNet suites;
+/// <c>floor-infer A.onnx B.onnx INPUTS</c> is the whole-process floor of verify (benchmarks/measure.sh).
+/// </summary>
 public static class Program
 {
     /// <summary>
@@ -13,8 +16,12 @@ public static class Program
     /// (no per-benchmark project build, which times out on a loaded 2-core machine), 2 warm-up and
     /// 6 measured iterations. Figures in one run are comparable; ratios are what RESULTS.md reports.
     /// </summary>
-    public static void Main(string[] args)
+    public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "floor-infer")
+        {
+            return Floor.PlainInference.Command(args[1..]);
+        }
         IConfig config = DefaultConfig.Instance
             .AddJob(Job.Default
                 .WithToolchain(InProcessEmitToolchain.Instance)
@@ -23,5 +30,6 @@ public static class Program
                 .WithIterationCount(6)
                 .AsDefault());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+        return 0;
     }
 }
