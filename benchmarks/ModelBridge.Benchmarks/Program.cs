@@ -7,7 +7,8 @@ namespace ModelBridge.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release -- --filter '*'</c> runs the BenchmarkDotNet suites;
-/// <c>floor-infer A.onnx B.onnx INPUTS</c> is the whole-process floor of verify (benchmarks/measure.sh).
+/// <c>floor-infer A.onnx B.onnx INPUTS</c> is the whole-process floor of verify (benchmarks/measure.sh);
+/// <c>probe-convert MODEL TARGET OUT</c> prints convert's memory stage by stage.
 /// </summary>
 public static class Program
 {
@@ -21,6 +22,14 @@ public static class Program
         if (args.Length > 0 && args[0] == "floor-infer")
         {
             return Floor.PlainInference.Command(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "probe-convert")
+        {
+            return Floor.Probe.Command(args[1..]);
+        }
+        if (args.Length > 1 && args[0] == "probe-hash")
+        {
+            return Floor.Probe.Hash(args[1..]);
         }
         IConfig config = DefaultConfig.Instance
             .AddJob(Job.Default

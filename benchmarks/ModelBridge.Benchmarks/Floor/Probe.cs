@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using ModelBridge.Ir;
+using ModelBridge.Profiles;
+using ModelBridge.Rewriting;
+using ModelBridge.Shapes;
+
+namespace ModelBridge.Benchmarks.Floor;
+
+/// <summary>
+/// Where the memory of <c>convert</c> goes: runs its stages one by one (the same calls as
+/// <see cref="ModelConverter.Convert"/> and the CLI) and prints, after each, the process's RSS, the
+/// peak RSS reached during the stage (Linux VmHWM, reset through <c>/proc/self/clear_refs</c>), the
+/// managed bytes allocated by the stage and the GC heap size.
+/// </summary>
+/// <remarks><c>probe-convert MODEL TARGET OUT</c>; Linux only (reads /proc/self/status).</remarks>
+public static class Probe
+{
+    /// <summary>Command-line form.</summary>
+    public static int Command(string[] args)
+    {
+        if (args.Length != 3)
+        {
+            Console.Error.WriteLine("usage: probe-convert MODEL TARGET OUT.onnx");
+            return 64;
+        }
+        var p = new Stages();
+        using Model original = p.Step("load (memory-mapped)", () => Model.Load(args[0]));
+        p.Step("validate", () => { original.Graph.Validate(); return 0; });
+        using Model clone = p.Step("clone", original.Clone);
+        p.Step("shape inference", () => ShapeInference.Run(clone.Graph).InferredCount);
+        ProvenanceMap map = ProvenanceMap.Identity(clone.Graph);
+        TargetProfile profile = TargetProfile.BuiltIn(args[1]);
+        foreach (ModelBridge.Rewriting.Pipeline phase in ModelConverter.Phases(profile))
+        {
+            foreach (Pass pass in phase.Passes)
+            {
+                p.Step($"  pass {pass.Id}", () => new ModelBridge.Rewriting.Pipeline([pass]).Run(clone, new PipelineOptions { ValidateAfterEachPass = false }, map).Statistics.Sum(s => s.Matches));
+            }
+            p.Step("  shape inference", () => ShapeInference.Run(clone.Graph).InferredCount);
+        }
+        p.Step("profile check", () => ProfileChecker.Check(clone.Graph, profile).Unsupported.Count);
+        byte[] bytes = p.Step("ToBytes (CLI's WriteOutputs)", () => clone.ToBytes());
+        p.Step("write byte[] to file", () => { File.WriteAllBytes(args[2], bytes); return 0; });
+        bytes = [];
+        GC.Collect();
+        p.Step("Save(path) streamed", () => { clone.Save(args[2]); return 0; });
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>probe-hash MODEL</c>: the cost of DeduplicateInitializers' content hash (HashCode.AddBytes over
+    /// every initializer) against a vectorised compare, with the file's pages already resident.
+    /// </summary>
+    public static int Hash(string[] args)
+    {
+        using Model m = Model.Load(args[0]);
+        var tensors = m.Graph.Initializers.Select(v => v.Initializer!).ToList();
+        long total = tensors.Sum(t => (long)t.Data.Length);
+        long t0 = Stopwatch.GetTimestamp();
+        long touched = 0;
+        foreach (Tensor t in tensors)
+        {
+            ReadOnlySpan<byte> s = t.Data.Span;
+            for (int i = 0; i < s.Length; i += 4096)
+            {
+                touched += s[i];
+            }
+        }
+        Console.WriteLine($"{tensors.Count} initializers, {total / 1048576.0:F1} MiB; first touch (page faults) {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F0} ms ({touched & 1})");
+        t0 = Stopwatch.GetTimestamp();
+        int h = 0;
+        foreach (Tensor t in tensors)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(t.Data.Span);
+            h ^= hash.ToHashCode();
+        }
+        double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        Console.WriteLine($"HashCode.AddBytes over all: {ms:F0} ms = {total / 1048576.0 / (ms / 1000):F0} MiB/s ({h & 1})");
+        t0 = Stopwatch.GetTimestamp();
+        int equal = 0;
+        foreach (Tensor t in tensors)
+        {
+            equal += t.Data.Span.SequenceEqual(t.Data.Span) ? 1 : 0;
+        }
+        ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        Console.WriteLine($"SequenceEqual (full length, worst case) over all: {ms:F0} ms = {total / 1048576.0 / (ms / 1000):F0} MiB/s ({equal})");
+        return 0;
+    }
+
+    private sealed class Stages
+    {
+        private long _allocated = GC.GetTotalAllocatedBytes(precise: true);
+
+        public Stages()
+        {
+            Console.WriteLine($"{"stage",-44} {"RSS MiB",8} {"peak MiB",9} {"alloc MiB",10} {"heap MiB",9} {"ms",7}");
+            Report("start", 0);
+        }
+
+        public T Step<T>(string name, Func<T> body)
+        {
+            ResetPeak();
+            long t0 = Stopwatch.GetTimestamp();
+            T result = body();
+            Report(name, Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            return result;
+        }
+
+        private void Report(string name, double ms)
+        {
+            long allocated = GC.GetTotalAllocatedBytes(precise: true);
+            (long rss, long hwm) = Status();
+            Console.WriteLine($"{name,-44} {rss / 1024.0,8:F0} {hwm / 1024.0,9:F0} {(allocated - _allocated) / 1048576.0,10:F1} {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0,9:F0} {ms,7:F0}");
+            _allocated = allocated;
+        }
+
+        private static void ResetPeak() => File.WriteAllText("/proc/self/clear_refs", "5");
+
+        private static (long RssKb, long HwmKb) Status()
+        {
+            long rss = 0, hwm = 0;
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    rss = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                }
+                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    hwm = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            return (rss, hwm);
+        }
+    }
+}
