@@ -11,10 +11,12 @@ namespace ModelBridge.Verify;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The session is created once, in the constructor, from the model's serialised bytes (or, when
-/// its initializers live in external files or exceed 1 GiB, from a copy saved to a temporary
-/// folder that is deleted on <see cref="Dispose"/>). The caller's <see cref="Model"/> is never
-/// changed: extra outputs (<see cref="OrtRunnerOptions.ExtraOutputs"/>) are added to a clone.
+/// The session is created once, in the constructor, from the model serialised without its mapped
+/// weights: every initializer that is still a view into the model file it was loaded from (large files
+/// are memory-mapped) is handed to ORT as an external-data reference to that file, which ORT reads
+/// itself, so the weights are never serialised into a buffer here nor parsed out of one by ORT. Computed
+/// initializers are serialised inline. The caller's <see cref="Model"/> is never changed, and extra
+/// outputs (<see cref="OrtRunnerOptions.ExtraOutputs"/>) are appended while exporting it, without a clone.
 /// </para>
 /// <para>
 /// Inputs are handed to ORT without copying (their payloads are pinned for the duration of the
@@ -24,11 +26,7 @@ namespace ModelBridge.Verify;
 /// </remarks>
 public sealed class OrtRunner : IDisposable
 {
-    /// <summary>Past this many initializer bytes, the model is handed to ORT as a file with external data.</summary>
-    private const long InlineLimit = 1L << 30;
-
     private readonly InferenceSession _session;
-    private readonly string? _tempDirectory;
     private readonly HashSet<string> _requiredInputs;
     private readonly HashSet<string> _overridableInputs;
     private bool _disposed;
@@ -41,7 +39,7 @@ public sealed class OrtRunner : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         options ??= OrtRunnerOptions.Default;
         using SessionOptions sessionOptions = CreateSessionOptions(options);
-        (_session, _tempDirectory) = CreateSession(model, options, sessionOptions);
+        _session = CreateSession(model, options, sessionOptions);
         _requiredInputs = [.. _session.InputNames];
         OverridableInputNames = [.. _session.OverridableInitializerMetadata.Keys];
         _overridableInputs = [.. OverridableInputNames];
@@ -64,7 +62,7 @@ public sealed class OrtRunner : IDisposable
         else
         {
             using Model model = Model.Load(modelPath);
-            (_session, _tempDirectory) = CreateSession(model, options, sessionOptions);
+            _session = CreateSession(model, options, sessionOptions);
         }
         _requiredInputs = [.. _session.InputNames];
         OverridableInputNames = [.. _session.OverridableInitializerMetadata.Keys];
@@ -134,7 +132,7 @@ public sealed class OrtRunner : IDisposable
         }
     }
 
-    /// <summary>Releases the session and deletes the temporary copy of the model, if one was made.</summary>
+    /// <summary>Releases the session and the initializer memory it was given.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -143,20 +141,6 @@ public sealed class OrtRunner : IDisposable
         }
         _disposed = true;
         _session.Dispose();
-        if (_tempDirectory is not null)
-        {
-            try
-            {
-                Directory.Delete(_tempDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Best effort: a leftover temp folder is harmless.
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
     }
 
     private static SessionOptions CreateSessionOptions(OrtRunnerOptions options)
@@ -190,74 +174,22 @@ public sealed class OrtRunner : IDisposable
         return so;
     }
 
-    private static (InferenceSession Session, string? TempDirectory) CreateSession(Model model, OrtRunnerOptions options, SessionOptions sessionOptions)
+    private static InferenceSession CreateSession(Model model, OrtRunnerOptions options, SessionOptions sessionOptions)
     {
-        Model work = options.ExtraOutputs.Count > 0 ? model.Clone() : model;
-        try
+        var extras = new List<Value>(options.ExtraOutputs.Count);
+        foreach (string name in options.ExtraOutputs)
         {
-            if (options.ExtraOutputs.Count > 0)
-            {
-                AddOutputs(work.Graph, options.ExtraOutputs);
-            }
-            if (!NeedsFile(work.Graph))
-            {
-                return (new InferenceSession(work.ToBytes(), sessionOptions), null);
-            }
-            string temp = Path.Combine(Path.GetTempPath(), "modelbridge-ort-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(temp);
-            try
-            {
-                string path = Path.Combine(temp, "model.onnx");
-                work.Save(path, new SaveOptions { ExternalData = new ExternalDataOptions("model.onnx.data") });
-                return (new InferenceSession(path, sessionOptions), temp);
-            }
-            catch
-            {
-                Directory.Delete(temp, recursive: true);
-                throw;
-            }
+            extras.Add(model.Graph.FindValue(name)
+                ?? throw new ArgumentException($"Cannot expose '{name}': the main graph '{model.Graph.Name}' has no value of that name.", nameof(options)));
         }
-        finally
+        // Weights that are views into a mapped model file stay there: the protobuf references the file's
+        // ranges as external data and ORT reads them itself, so nothing here serialises or copies them.
+        RuntimeModel.Result serialized = RuntimeModel.Serialize(model, extras);
+        if (serialized.ExternalFolder is { } folder)
         {
-            if (!ReferenceEquals(work, model))
-            {
-                work.Dispose();
-            }
+            sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
         }
-    }
-
-    /// <summary>Appends the named values to the graph's outputs (values already listed are left where they are).</summary>
-    private static void AddOutputs(Graph graph, IReadOnlyList<string> names)
-    {
-        var outputs = graph.Outputs.ToList();
-        var listed = new HashSet<Value>(outputs);
-        foreach (string name in names)
-        {
-            Value v = graph.FindValue(name)
-                ?? throw new ArgumentException($"Cannot expose '{name}': the main graph '{graph.Name}' has no value of that name.", nameof(names));
-            if (listed.Add(v))
-            {
-                // ORT infers the type of a graph output it is not told about; the exporter still
-                // writes Value.Type when the IR knows it.
-                outputs.Add(v);
-            }
-        }
-        graph.SetOutputs(outputs);
-    }
-
-    private static bool NeedsFile(Graph graph)
-    {
-        long total = 0;
-        foreach (Value v in graph.Initializers)
-        {
-            Tensor t = v.Initializer!;
-            if (t.External is not null)
-            {
-                return true;
-            }
-            total += Math.Max(0, t.ExpectedByteLength);
-        }
-        return total > InlineLimit;
+        return new InferenceSession(serialized.Bytes, sessionOptions);
     }
 
     private void CheckInputNames(IReadOnlyDictionary<string, TensorData> inputs)

@@ -13,15 +13,22 @@ namespace ModelBridge.Onnx;
 /// </remarks>
 internal static class OnnxExporter
 {
-    public static ModelProto Export(Model model, SaveOptions options, ExternalDataPlan? external, bool includeInitializers = true)
+    /// <param name="model">The model.</param>
+    /// <param name="options">Save options.</param>
+    /// <param name="external">Where initializers are placed instead of inline (null: all inline).</param>
+    /// <param name="includeInitializers">False to leave the initializers out (a structural copy).</param>
+    /// <param name="extraOutputs">Main-graph values appended to the outputs (not already listed), without editing the model.</param>
+    public static ModelProto Export(Model model, SaveOptions options, IInitializerPlacement? external, bool includeInitializers = true,
+        IReadOnlyList<Value>? extraOutputs = null)
     {
         var proto = new ModelProto();
         proto.MergeFrom(model.Template);
-        proto.Graph = ExportGraph(model.Graph, options, external, includeInitializers);
+        proto.Graph = ExportGraph(model.Graph, options, external, includeInitializers, extraOutputs ?? []);
         return proto;
     }
 
-    private static GraphProto ExportGraph(Graph graph, SaveOptions options, ExternalDataPlan? external, bool includeInitializers)
+    private static GraphProto ExportGraph(Graph graph, SaveOptions options, IInitializerPlacement? external, bool includeInitializers,
+        IReadOnlyList<Value> extraOutputs)
     {
         var gp = new GraphProto();
         if (graph.Template is { } template)
@@ -48,6 +55,15 @@ internal static class OnnxExporter
         foreach (Value v in graph.Outputs)
         {
             gp.Output.Add(ExportInfo(v, v.OutputInfo));
+        }
+        var listed = new HashSet<Value>(graph.Outputs);
+        foreach (Value v in extraOutputs)
+        {
+            if (listed.Add(v))
+            {
+                // Typed when the IR knows the type; ORT infers it otherwise.
+                gp.Output.Add(ExportInfo(v, null));
+            }
         }
         var written = new HashSet<Value>();
         foreach (var (v, info) in graph.ValueInfoOrder)
@@ -165,8 +181,15 @@ internal static class OnnxExporter
     }
 }
 
+/// <summary>Decides, initializer by initializer, what the exporter writes in place of the inline tensor.</summary>
+internal interface IInitializerPlacement
+{
+    /// <summary>The tensor message to write for <paramref name="v"/>, or null to write it inline.</summary>
+    TensorProto? Place(Value v);
+}
+
 /// <summary>Lays out large initializers in an external-data side file while a model is exported.</summary>
-internal sealed class ExternalDataPlan(ExternalDataOptions options)
+internal sealed class ExternalDataPlan(ExternalDataOptions options) : IInitializerPlacement
 {
     private readonly List<(long Offset, ReadOnlyMemory<byte> Data)> _chunks = [];
     private long _length;
