@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using ModelBridge.Ir;
 using ModelBridge.Onnx;
@@ -24,7 +26,7 @@ namespace ModelBridge.Verify;
 /// <see cref="Run"/> returns. One runner may be used from one thread at a time.
 /// </para>
 /// </remarks>
-public sealed class OrtRunner : IDisposable
+public sealed partial class OrtRunner : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly HashSet<string> _requiredInputs;
@@ -92,6 +94,13 @@ public sealed class OrtRunner : IDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyDictionary<string, TensorData> Run(IReadOnlyDictionary<string, TensorData> inputs, CancellationToken cancellationToken = default)
     {
+        using IDisposableReadOnlyCollection<OrtValue> results = RunRaw(inputs, cancellationToken);
+        return ReadOutputs(results, copy: true).Tensors;
+    }
+
+    /// <summary>Runs once and returns ORT's own output values (the caller disposes them).</summary>
+    private IDisposableReadOnlyCollection<OrtValue> RunRaw(IReadOnlyDictionary<string, TensorData> inputs, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(inputs);
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckInputNames(inputs);
@@ -111,8 +120,7 @@ public sealed class OrtRunner : IDisposable
             using CancellationTokenRegistration registration = cancellationToken.Register(() => runOptions.Terminate = true);
             try
             {
-                using IDisposableReadOnlyCollection<OrtValue> results = _session.Run(runOptions, names, values, _session.OutputNames);
-                return ReadOutputs(results);
+                return _session.Run(runOptions, names, values, _session.OutputNames);
             }
             catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
             {
@@ -171,6 +179,7 @@ public sealed class OrtRunner : IDisposable
         {
             so.IntraOpNumThreads = options.IntraOpThreads;
         }
+        so.EnableCpuMemArena = options.CpuMemoryArena;
         return so;
     }
 
@@ -224,9 +233,10 @@ public sealed class OrtRunner : IDisposable
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, (IntPtr)pin.Pointer, data.Bytes.Length);
     }
 
-    private Dictionary<string, TensorData> ReadOutputs(IDisposableReadOnlyCollection<OrtValue> results)
+    private (Dictionary<string, TensorData> Tensors, long Bytes) ReadOutputs(IReadOnlyList<OrtValue> results, bool copy)
     {
         var outputs = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        long bytes = 0;
         int i = 0;
         foreach (OrtValue value in results)
         {
@@ -235,12 +245,15 @@ public sealed class OrtRunner : IDisposable
             {
                 continue; // ONNX allows listing an output twice.
             }
-            outputs[name] = ReadTensor(name, value);
+            TensorData t = ReadTensor(name, value, copy);
+            outputs[name] = t;
+            bytes += t.Bytes.Length;
         }
-        return outputs;
+        return (outputs, bytes);
     }
 
-    private static TensorData ReadTensor(string name, OrtValue value)
+    /// <summary>An output as a tensor: copied out of ORT's buffer, or a view of it (valid while the value lives).</summary>
+    private static unsafe TensorData ReadTensor(string name, OrtValue value, bool copy)
     {
         if (value.OnnxType != OnnxValueType.ONNX_TYPE_TENSOR)
         {
@@ -261,7 +274,13 @@ public sealed class OrtRunner : IDisposable
         {
             throw new NotSupportedException($"Output '{name}' has element type {DataTypes.OnnxName(type)}, which ORT's .NET API cannot read.");
         }
-        return TensorData.FromBytes(type, shape, value.GetTensorMutableRawData().ToArray());
+        Span<byte> raw = value.GetTensorMutableRawData();
+        if (copy)
+        {
+            return TensorData.FromBytes(type, shape, raw.ToArray());
+        }
+        var view = new NativeView((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw)), raw.Length);
+        return TensorData.FromBytes(type, shape, view.Memory);
     }
 
     private static string Describe(OnnxValueType type) => type switch

@@ -71,4 +71,11 @@ public sealed record OrtRunnerOptions
     /// node that produces it computed it.
     /// </summary>
     public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
+
+    /// <summary>
+    /// Use ORT's CPU memory arena (on by default, ORT's default). The arena keeps every block it ever
+    /// grew to until the session is disposed; without it, intermediate values go back to the system
+    /// allocator as soon as they are dead, which bounds a run's memory by what is alive at once.
+    /// </summary>
+    public bool CpuMemoryArena { get; init; } = true;
 }

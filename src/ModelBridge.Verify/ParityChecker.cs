@@ -223,11 +223,14 @@ public static partial class ParityChecker
         for (int i = 0; i < s.Samples.Count; i++)
         {
             s.Token.ThrowIfCancellationRequested();
-            IReadOnlyDictionary<string, TensorData> expected = s.Run(originalRunner, s.Samples[i]);
-            IReadOnlyDictionary<string, TensorData> actual = s.Run(rewrittenRunner, s.Samples[i]);
+            // Both runs' outputs are compared where ORT wrote them (no managed copies) and released
+            // before the next sample: what a chunk holds is what the budget was sized for.
+            using OrtRunner.LentOutputs expected = s.RunLent(originalRunner, s.Samples[i]);
+            using OrtRunner.LentOutputs actual = s.RunLent(rewrittenRunner, s.Samples[i]);
+            s.ExposedPeakBytes = Math.Max(s.ExposedPeakBytes, expected.Bytes + actual.Bytes);
             foreach (Pair p in chunk)
             {
-                p.Observe(s, i, expected[p.Original], actual[p.Name]);
+                p.Observe(s, i, expected.Tensors[p.Original], actual.Tensors[p.Name]);
             }
         }
         foreach (Pair p in chunk)
@@ -298,10 +301,28 @@ public static partial class ParityChecker
             IntraOpThreads = Options.IntraOpThreads,
             LogLevel = Options.OrtLogLevel,
             ExtraOutputs = [.. extraOutputs.Distinct(StringComparer.Ordinal)],
+            // Without the arena, dead intermediates go back to the allocator: a run holds what is alive plus the exposed chunk.
+            CpuMemoryArena = false,
         });
+
+        /// <summary>Largest payload bytes of one chunk's outputs (both runs) held at once, as measured.</summary>
+        public long ExposedPeakBytes { get; set; }
 
         /// <summary>Runs with the sample's tensors for the inputs the runner takes.</summary>
         public IReadOnlyDictionary<string, TensorData> Run(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)
+        {
+            OrtRuns++;
+            return runner.Run(Feeds(runner, feeds), Token);
+        }
+
+        /// <summary>Like <see cref="Run"/>, with the outputs lent from ORT's buffers (valid until disposed).</summary>
+        public OrtRunner.LentOutputs RunLent(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)
+        {
+            OrtRuns++;
+            return runner.RunLent(Feeds(runner, feeds), Token);
+        }
+
+        private static Dictionary<string, TensorData> Feeds(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)
         {
             var used = new Dictionary<string, TensorData>(StringComparer.Ordinal);
             foreach (string name in runner.InputNames)
@@ -310,8 +331,7 @@ public static partial class ParityChecker
                     ? t
                     : throw new ArgumentException($"The inputs have no tensor for '{name}'.", nameof(feeds));
             }
-            OrtRuns++;
-            return runner.Run(used, Token);
+            return used;
         }
     }
 
