@@ -6,19 +6,20 @@ namespace ModelBridge.Verify;
 public sealed partial class OrtRunner
 {
     /// <summary>
-    /// Runs the model once and lends its outputs: each tensor views ORT's own output buffer (no copy)
-    /// and is valid only until the returned set is disposed.
+    /// Runs the model once and lends the outputs named <paramref name="outputs"/> (only those are
+    /// fetched): each tensor views ORT's own output buffer (no copy) and is valid only until the
+    /// returned set is disposed.
     /// </summary>
     /// <remarks>
     /// For callers that reduce the outputs to metrics right away (parity checks): it saves copying
     /// every exposed tensor into managed memory, which would double what a chunk holds.
     /// </remarks>
-    internal LentOutputs RunLent(IReadOnlyDictionary<string, TensorData> inputs, CancellationToken cancellationToken = default)
+    internal LentOutputs RunLent(IReadOnlyDictionary<string, TensorData> inputs, IReadOnlyList<string> outputs, CancellationToken cancellationToken = default)
     {
-        IDisposableReadOnlyCollection<OrtValue> results = RunRaw(inputs, cancellationToken);
+        IDisposableReadOnlyCollection<OrtValue> results = RunRaw(inputs, outputs, cancellationToken);
         try
         {
-            (Dictionary<string, TensorData> tensors, long bytes) = ReadOutputs(results, copy: false);
+            (Dictionary<string, TensorData> tensors, long bytes) = ReadOutputs(results, outputs, copy: false);
             return new LentOutputs(results, tensors, bytes);
         }
         catch

@@ -94,12 +94,13 @@ public sealed partial class OrtRunner : IDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyDictionary<string, TensorData> Run(IReadOnlyDictionary<string, TensorData> inputs, CancellationToken cancellationToken = default)
     {
-        using IDisposableReadOnlyCollection<OrtValue> results = RunRaw(inputs, cancellationToken);
-        return ReadOutputs(results, copy: true).Tensors;
+        using IDisposableReadOnlyCollection<OrtValue> results = RunRaw(inputs, _session.OutputNames, cancellationToken);
+        return ReadOutputs(results, _session.OutputNames, copy: true).Tensors;
     }
 
-    /// <summary>Runs once and returns ORT's own output values (the caller disposes them).</summary>
-    private IDisposableReadOnlyCollection<OrtValue> RunRaw(IReadOnlyDictionary<string, TensorData> inputs, CancellationToken cancellationToken)
+    /// <summary>Runs once and returns ORT's own values of <paramref name="outputs"/> (the caller disposes them).</summary>
+    private IDisposableReadOnlyCollection<OrtValue> RunRaw(IReadOnlyDictionary<string, TensorData> inputs, IReadOnlyCollection<string> outputs,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -120,7 +121,7 @@ public sealed partial class OrtRunner : IDisposable
             using CancellationTokenRegistration registration = cancellationToken.Register(() => runOptions.Terminate = true);
             try
             {
-                return _session.Run(runOptions, names, values, _session.OutputNames);
+                return _session.Run(runOptions, names, values, outputs);
             }
             catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
             {
@@ -233,14 +234,14 @@ public sealed partial class OrtRunner : IDisposable
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, (IntPtr)pin.Pointer, data.Bytes.Length);
     }
 
-    private (Dictionary<string, TensorData> Tensors, long Bytes) ReadOutputs(IReadOnlyList<OrtValue> results, bool copy)
+    private static (Dictionary<string, TensorData> Tensors, long Bytes) ReadOutputs(IReadOnlyList<OrtValue> results, IReadOnlyList<string> names, bool copy)
     {
         var outputs = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         long bytes = 0;
         int i = 0;
         foreach (OrtValue value in results)
         {
-            string name = _session.OutputNames[i++];
+            string name = names[i++];
             if (outputs.ContainsKey(name))
             {
                 continue; // ONNX allows listing an output twice.

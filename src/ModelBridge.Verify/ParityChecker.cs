@@ -57,7 +57,9 @@ public static partial class ParityChecker
         InferShapes(rew, "rewritten", options, warnings);
         IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples = inputs.Materialize(orig);
         var session = new Session(orig, rew, map, samples, options, progress, cancellationToken);
-        (List<Pair> pairs, List<string> skipped) = CollectPairs(orig, rew, map, options);
+        TensorSizes origSizes = TensorSizes.For(orig, samples, options, "original", warnings);
+        TensorSizes rewSizes = TensorSizes.For(rew, samples, options, "rewritten", warnings);
+        (List<Pair> pairs, List<string> skipped) = CollectPairs(orig, rew, map, options, origSizes, rewSizes);
 
         long compareStart = Stopwatch.GetTimestamp();
         List<List<Pair>> chunks = Chunk(pairs, options.MaxMemoryBytes);
@@ -67,6 +69,10 @@ public static partial class ParityChecker
             CompareChunk(session, chunk, ref done, pairs.Count);
         }
         TimeSpan compareElapsed = Stopwatch.GetElapsedTime(compareStart);
+        if (session.ExposedPeakBytes > options.MaxMemoryBytes)
+        {
+            warnings.Add($"a chunk's exposed tensors took {session.ExposedPeakBytes >> 20} MiB, past the {options.MaxMemoryBytes >> 20} MiB budget (shapes unknown before running were estimated too small).");
+        }
 
         List<TensorParity> results = [.. pairs.Select(p => p.ToResult())];
         if (options.Localize && results.Any(r => !r.Passed))
@@ -90,6 +96,7 @@ public static partial class ParityChecker
             OrtRuns = session.OrtRuns,
             MaxMemoryBytes = options.MaxMemoryBytes,
             LargestChunkBytes = chunks.Count == 0 ? 0 : chunks.Max(c => c.Sum(p => p.Bytes)),
+            ExposedPeakBytes = session.ExposedPeakBytes,
             PeakWorkingSetBytes = PeakWorkingSet(),
             Elapsed = Stopwatch.GetElapsedTime(started),
             CompareElapsed = compareElapsed,
@@ -113,11 +120,7 @@ public static partial class ParityChecker
     {
         try
         {
-            ShapeInferenceResult r = ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
-            if (r.UnknownShapes.Count > 0)
-            {
-                warnings.Add($"{which}: {r.UnknownShapes.Count} value(s) of unknown shape; their memory is estimated.");
-            }
+            ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
         }
         catch (InvalidModelException e)
         {
@@ -126,7 +129,8 @@ public static partial class ParityChecker
     }
 
     /// <summary>The mapped pairs in the original's topological order, and the entries that cannot be compared.</summary>
-    private static (List<Pair> Pairs, List<string> Skipped) CollectPairs(Model original, Model rewritten, ProvenanceMap map, ParityOptions options)
+    private static (List<Pair> Pairs, List<string> Skipped) CollectPairs(Model original, Model rewritten, ProvenanceMap map, ParityOptions options,
+        TensorSizes originalSizes, TensorSizes rewrittenSizes)
     {
         var order = new Dictionary<string, (int Order, string Op)>(StringComparer.Ordinal);
         int index = 0;
@@ -175,21 +179,11 @@ public static partial class ParityChecker
                 Origin = origin,
                 Comparer = options.ComparerFor(origin.Contract),
                 IsGraphOutput = rv.IsGraphOutput,
-                Bytes = EstimateBytes(ov) + EstimateBytes(rv),
+                Bytes = originalSizes.Of(ov.Name) + rewrittenSizes.Of(rv.Name),
             });
         }
         pairs.Sort((a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Name, b.Name));
         return (pairs, skipped);
-    }
-
-    /// <summary>Bytes of a value from its inferred type; 64 MiB when the shape is not known.</summary>
-    private static long EstimateBytes(Value v)
-    {
-        if (v.Type is { Shape: { } shape } type && shape.ElementCount is long count)
-        {
-            return DataTypes.ByteCount(type.ElementType, count);
-        }
-        return 64L << 20;
     }
 
     /// <summary>Greedy chunks in topological order whose exposed bytes fit the budget (at least one pair each).</summary>
@@ -218,15 +212,17 @@ public static partial class ParityChecker
 
     private static void CompareChunk(Session s, List<Pair> chunk, ref int done, int total)
     {
-        using OrtRunner originalRunner = s.Runner(s.Original, chunk.Select(p => p.Original));
-        using OrtRunner rewrittenRunner = s.Runner(s.Rewritten, chunk.Select(p => p.Name));
+        string[] originalNames = [.. chunk.Select(p => p.Original).Distinct(StringComparer.Ordinal)];
+        string[] rewrittenNames = [.. chunk.Select(p => p.Name).Distinct(StringComparer.Ordinal)];
+        using OrtRunner originalRunner = s.Runner(s.Original, originalNames);
+        using OrtRunner rewrittenRunner = s.Runner(s.Rewritten, rewrittenNames);
         for (int i = 0; i < s.Samples.Count; i++)
         {
             s.Token.ThrowIfCancellationRequested();
-            // Both runs' outputs are compared where ORT wrote them (no managed copies) and released
-            // before the next sample: what a chunk holds is what the budget was sized for.
-            using OrtRunner.LentOutputs expected = s.RunLent(originalRunner, s.Samples[i]);
-            using OrtRunner.LentOutputs actual = s.RunLent(rewrittenRunner, s.Samples[i]);
+            // Only the chunk's tensors are fetched, compared where ORT wrote them (no managed copies) and
+            // released before the next sample: what a chunk holds is what the budget was sized for.
+            using OrtRunner.LentOutputs expected = s.RunLent(originalRunner, s.Samples[i], originalNames);
+            using OrtRunner.LentOutputs actual = s.RunLent(rewrittenRunner, s.Samples[i], rewrittenNames);
             s.ExposedPeakBytes = Math.Max(s.ExposedPeakBytes, expected.Bytes + actual.Bytes);
             foreach (Pair p in chunk)
             {
@@ -316,10 +312,10 @@ public static partial class ParityChecker
         }
 
         /// <summary>Like <see cref="Run"/>, with the outputs lent from ORT's buffers (valid until disposed).</summary>
-        public OrtRunner.LentOutputs RunLent(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)
+        public OrtRunner.LentOutputs RunLent(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds, IReadOnlyList<string> outputs)
         {
             OrtRuns++;
-            return runner.RunLent(Feeds(runner, feeds), Token);
+            return runner.RunLent(Feeds(runner, feeds), outputs, Token);
         }
 
         private static Dictionary<string, TensorData> Feeds(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)

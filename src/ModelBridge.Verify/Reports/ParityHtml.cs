@@ -32,7 +32,7 @@ svg text{font:11px system-ui,sans-serif}
 """);
         sb.AppendLine(c, $"<h1>Parity: <span class=\"{(r.Passed ? "pass" : "fail")}\">{(r.Passed ? "PASS" : "FAIL")}</span></h1>");
         sb.AppendLine(c, $"<p><code>{H(i.RewrittenModel)}</code> against <code>{H(i.OriginalModel)}</code>: {H(r.ToString())}</p>");
-        sb.AppendLine(c, $"<p>Rule {H(ParityJson.Rule(i.Rule))}, base tolerance {H(i.BaseTolerance.ToString())}{(i.Target is null ? "" : $" (target {H(i.Target)})")}; inputs: {H(i.Inputs)}; {i.OrtRuns} ORT runs in {i.Chunks} chunk(s); peak working set {ParityMarkdown.Mib(i.PeakWorkingSetBytes)}; {i.Elapsed.TotalSeconds:F2} s.</p>");
+        sb.AppendLine(c, $"<p>Rule {H(ParityJson.Rule(i.Rule))}, base tolerance {H(i.BaseTolerance.ToString())}{(i.Target is null ? "" : $" (target {H(i.Target)})")}; inputs: {H(i.Inputs)}; {i.OrtRuns} ORT runs in {i.Chunks} chunk(s); exposed tensors {ParityMarkdown.Mib(i.ExposedPeakBytes)} of the {ParityMarkdown.Mib(i.MaxMemoryBytes)} budget; peak working set {ParityMarkdown.Mib(i.PeakWorkingSetBytes)}; {i.Elapsed.TotalSeconds:F2} s.</p>");
         if (r.FirstDivergence is not null)
         {
             sb.AppendLine(c, $"<pre>{H(ParityAssertion.Describe(r))}</pre>");
