@@ -194,7 +194,7 @@ public sealed partial class OrtRunner : IDisposable
         }
         // Weights that are views into a mapped model file stay there: the protobuf references the file's
         // ranges as external data and ORT reads them itself, so nothing here serialises or copies them.
-        RuntimeModel.Result serialized = RuntimeModel.Serialize(model, extras);
+        RuntimeModel.Result serialized = RuntimeModel.Serialize(model, extras, onlyExtraOutputs: options.OnlyExtraOutputs && extras.Count > 0);
         if (serialized.ExternalFolder is { } folder)
         {
             sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);

@@ -78,4 +78,10 @@ public sealed record OrtRunnerOptions
     /// allocator as soon as they are dead, which bounds a run's memory by what is alive at once.
     /// </summary>
     public bool CpuMemoryArena { get; init; } = true;
+
+    /// <summary>
+    /// Make <see cref="ExtraOutputs"/> (when there are any) the only outputs and drop every node they do
+    /// not depend on, so a run computes only what is fetched (parity chunks early in the graph).
+    /// </summary>
+    internal bool OnlyExtraOutputs { get; init; }
 }

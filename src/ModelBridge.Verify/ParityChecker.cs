@@ -224,10 +224,10 @@ public static partial class ParityChecker
             using OrtRunner.LentOutputs expected = s.RunLent(originalRunner, s.Samples[i], originalNames);
             using OrtRunner.LentOutputs actual = s.RunLent(rewrittenRunner, s.Samples[i], rewrittenNames);
             s.ExposedPeakBytes = Math.Max(s.ExposedPeakBytes, expected.Bytes + actual.Bytes);
-            foreach (Pair p in chunk)
-            {
-                p.Observe(s, i, expected.Tensors[p.Original], actual.Tensors[p.Name]);
-            }
+            // ORT is idle while the metrics run: spread the pairs over the cores (each pair's state is its own).
+            int sample = i;
+            Parallel.ForEach(chunk, new ParallelOptions { CancellationToken = s.Token }, p =>
+                p.Observe(s, sample, expected.Tensors[p.Original], actual.Tensors[p.Name]));
         }
         foreach (Pair p in chunk)
         {
@@ -289,7 +289,12 @@ public static partial class ParityChecker
 
         public int OrtRuns { get; private set; }
 
-        public long MetricsTicks { get; set; }
+        /// <summary>Stopwatch ticks spent in the metrics kernel (summed over threads).</summary>
+        public long MetricsTicks => Interlocked.Read(ref _metricsTicks);
+
+        private long _metricsTicks;
+
+        public void AddMetricsTicks(long ticks) => Interlocked.Add(ref _metricsTicks, ticks);
 
         public OrtRunner Runner(Model model, IEnumerable<string> extraOutputs) => new(model, new OrtRunnerOptions
         {
@@ -299,6 +304,8 @@ public static partial class ParityChecker
             ExtraOutputs = [.. extraOutputs.Distinct(StringComparer.Ordinal)],
             // Without the arena, dead intermediates go back to the allocator: a run holds what is alive plus the exposed chunk.
             CpuMemoryArena = false,
+            // A chunk early in the graph runs only the nodes its tensors depend on.
+            OnlyExtraOutputs = true,
         });
 
         /// <summary>Largest payload bytes of one chunk's outputs (both runs) held at once, as measured.</summary>
@@ -372,7 +379,7 @@ public static partial class ParityChecker
             // Integer and bool tensors are compared exactly whatever the rule.
             TensorComparer comparer = DataTypes.IsFloatingPoint(actual.ElementType) ? Comparer : TensorComparer.Exact;
             (ParityMetrics? m, string? problem) = Measure(comparer, reference, actual, Origin.Slice, s.Options.Quantile);
-            s.MetricsTicks += Stopwatch.GetTimestamp() - t0;
+            s.AddMetricsTicks(Stopwatch.GetTimestamp() - t0);
             Shape = [.. actual.Dims];
             if (m is null)
             {

@@ -18,17 +18,44 @@ internal static class OnnxExporter
     /// <param name="external">Where initializers are placed instead of inline (null: all inline).</param>
     /// <param name="includeInitializers">False to leave the initializers out (a structural copy).</param>
     /// <param name="extraOutputs">Main-graph values appended to the outputs (not already listed), without editing the model.</param>
+    /// <param name="onlyExtraOutputs">
+    /// Export <paramref name="extraOutputs"/> as the only outputs, with only the nodes and initializers
+    /// they depend on (a runtime then computes nothing else).
+    /// </param>
     public static ModelProto Export(Model model, SaveOptions options, IInitializerPlacement? external, bool includeInitializers = true,
-        IReadOnlyList<Value>? extraOutputs = null)
+        IReadOnlyList<Value>? extraOutputs = null, bool onlyExtraOutputs = false)
     {
         var proto = new ModelProto();
         proto.MergeFrom(model.Template);
-        proto.Graph = ExportGraph(model.Graph, options, external, includeInitializers, extraOutputs ?? []);
+        proto.Graph = ExportGraph(model.Graph, options, external, includeInitializers, extraOutputs ?? [], onlyExtraOutputs);
         return proto;
     }
 
+    /// <summary>The nodes <paramref name="outputs"/> depend on, and the values those nodes read (explicitly or from subgraphs).</summary>
+    private static (HashSet<Node> Nodes, HashSet<Value> Used) Ancestors(IReadOnlyList<Value> outputs)
+    {
+        var nodes = new HashSet<Node>();
+        var used = new HashSet<Value>(outputs);
+        var stack = new Stack<Value>(outputs);
+        while (stack.Count > 0)
+        {
+            if (stack.Pop().Producer is not { } n || !nodes.Add(n))
+            {
+                continue;
+            }
+            foreach (Value? v in n.Inputs.Concat(n.ImplicitInputs))
+            {
+                if (v is not null && used.Add(v))
+                {
+                    stack.Push(v);
+                }
+            }
+        }
+        return (nodes, used);
+    }
+
     private static GraphProto ExportGraph(Graph graph, SaveOptions options, IInitializerPlacement? external, bool includeInitializers,
-        IReadOnlyList<Value> extraOutputs)
+        IReadOnlyList<Value> extraOutputs, bool onlyExtraOutputs)
     {
         var gp = new GraphProto();
         if (graph.Template is { } template)
@@ -40,23 +67,31 @@ internal static class OnnxExporter
             gp.Name = graph.Name;
         }
         IReadOnlyList<Node> order = graph.TopologicalOrder();
+        (HashSet<Node> Nodes, HashSet<Value> Used)? kept = onlyExtraOutputs ? Ancestors(extraOutputs) : null;
+        if (kept is { } k)
+        {
+            order = [.. order.Where(k.Nodes.Contains)];
+        }
         foreach (Node n in order)
         {
             gp.Node.Add(ExportNode(n));
         }
         foreach (Value v in includeInitializers ? graph.Initializers : [])
         {
-            gp.Initializer.Add(external?.Place(v) ?? v.Initializer!.ToProto(v.Name));
+            if (kept is null || kept.Value.Used.Contains(v))
+            {
+                gp.Initializer.Add(external?.Place(v) ?? v.Initializer!.ToProto(v.Name));
+            }
         }
         foreach (Value v in graph.Inputs)
         {
             gp.Input.Add(ExportInfo(v, v.Info));
         }
-        foreach (Value v in graph.Outputs)
+        foreach (Value v in kept is null ? graph.Outputs : [])
         {
             gp.Output.Add(ExportInfo(v, v.OutputInfo));
         }
-        var listed = new HashSet<Value>(graph.Outputs);
+        var listed = new HashSet<Value>(kept is null ? graph.Outputs : []);
         foreach (Value v in extraOutputs)
         {
             if (listed.Add(v))
@@ -68,7 +103,7 @@ internal static class OnnxExporter
         var written = new HashSet<Value>();
         foreach (var (v, info) in graph.ValueInfoOrder)
         {
-            if (graph.FindValue(v.Name) != v)
+            if (graph.FindValue(v.Name) != v || (kept is not null && !kept.Value.Used.Contains(v)))
             {
                 continue;
             }
@@ -81,7 +116,7 @@ internal static class OnnxExporter
             {
                 foreach (Value? o in n.Outputs)
                 {
-                    if (o?.Type is not null && !o.IsGraphOutput && written.Add(o))
+                    if (o?.Type is not null && !o.IsGraphOutput && (kept is null || kept.Value.Used.Contains(o)) && written.Add(o))
                     {
                         gp.ValueInfo.Add(ExportInfo(o, null));
                     }

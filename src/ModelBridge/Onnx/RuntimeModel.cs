@@ -23,13 +23,14 @@ internal static class RuntimeModel
     /// <summary>Serialises <paramref name="model"/> with <paramref name="extraOutputs"/> appended to its outputs.</summary>
     /// <param name="model">The model (not changed).</param>
     /// <param name="extraOutputs">Main-graph values to expose as outputs too.</param>
+    /// <param name="onlyExtraOutputs">Make <paramref name="extraOutputs"/> the only outputs and keep only what they depend on.</param>
     /// <param name="threshold">Initializers smaller than this many bytes are always serialised inline.</param>
-    public static Result Serialize(Model model, IReadOnlyList<Value> extraOutputs, long threshold = 1024)
+    public static Result Serialize(Model model, IReadOnlyList<Value> extraOutputs, bool onlyExtraOutputs = false, long threshold = 1024)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(extraOutputs);
         var plan = new FileReferencePlan(threshold);
-        ModelProto proto = OnnxExporter.Export(model, SaveOptions.Default, plan, extraOutputs: extraOutputs);
+        ModelProto proto = OnnxExporter.Export(model, SaveOptions.Default, plan, extraOutputs: extraOutputs, onlyExtraOutputs: onlyExtraOutputs);
         long size = proto.CalculateSize();
         if (size > int.MaxValue)
         {
