@@ -43,14 +43,14 @@ file_mb=$(awk -v b="$(stat -c %s "$retina")" 'BEGIN { printf "%.1f", b / 1048576
 
 declare -A names
 order=()
-# measure KEY LABEL CMD...: one timed run; records "wall rss exit".
+# measure KEY LABEL CMD...: one timed run; records "wall rss exit cpu" (cpu = user + sys seconds).
 measure() {
   local key="$1" label="$2"
   shift 2
   if [ -z "${names[$key]:-}" ]; then names[$key]="$label"; order+=("$key"); fi
   local rc=0
-  /usr/bin/time -f '%e %M' -o "$work/t" "$@" >"$work/$key.out" 2>&1 || rc=$?
-  echo "$(tail -1 "$work/t") $rc" >>"$work/$key.txt"
+  /usr/bin/time -f '%e %M %U %S' -o "$work/t" "$@" >"$work/$key.out" 2>&1 || rc=$?
+  tail -1 "$work/t" | awk -v rc="$rc" '{ print $1, $2, rc, $3 + $4 }' >>"$work/$key.txt"
 }
 
 for ((r = 1; r <= runs; r++)); do
@@ -78,16 +78,31 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 {
   echo "Whole process, medians of $runs interleaved runs ($(date -u +%Y-%m-%d), $(nproc) cores; \`benchmarks/measure.sh $runs\`)."
   echo
-  echo "| command | wall s | peak RSS MiB | exit | runs (wall s / RSS MiB) |"
-  echo "|---|---:|---:|---:|---|"
+  echo "| command | wall s | CPU s | peak RSS MiB | exit | runs (wall s / RSS MiB) |"
+  echo "|---|---:|---:|---:|---:|---|"
   for key in "${order[@]}"; do
     f="$work/$key.txt"
     wall=$(cut -d' ' -f1 "$f" | median)
     rss=$(cut -d' ' -f2 "$f" | median)
     rc=$(cut -d' ' -f3 "$f" | sort -u | paste -sd/)
+    cpu=$(cut -d' ' -f4 "$f" | median)
     all=$(awk '{ printf "%s%.2f/%.0f", (NR > 1 ? ", " : ""), $1, $2 / 1024 }' "$f")
-    printf '| %s | %.2f | %.0f | %s | %s |\n' "${names[$key]}" "$wall" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$rc" "$all"
+    printf '| %s | %.2f | %.2f | %.0f | %s | %s |\n' "${names[$key]}" "$wall" "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$rc" "$all"
   done
+  echo
+  # Ratios to the floor measured in the same round (robust to load drifting between rounds).
+  echo "| ratio (same round) | wall: median (per round) | peak RSS |"
+  echo "|---|---:|---:|"
+  for pair in "convert py_floor" "verify infer_floor" "verify512 infer_floor" "ocr_verify ocr_floor" "help dotnet_floor" "tiny dotnet_floor"; do
+    set -- $pair
+    ratios=$(paste -d' ' "$work/$1.txt" "$work/$2.txt" | awk '{ printf "%.2f\n", $1 / $5 }')
+    med=$(echo "$ratios" | median)
+    rss=$(paste -d' ' "$work/$1.txt" "$work/$2.txt" | awk '{ print $2 / $6 }' | median)
+    printf '| %s / %s | %.2fx (%s) | %.2fx |\n' "$1" "$2" "$med" "$(echo "$ratios" | paste -sd' ')" "$rss"
+  done
+  echo
+  awk -v kb="$(cut -d' ' -f2 "$work/convert.txt" | median)" -v b="$(stat -c %s "$retina")" \
+    'BEGIN { printf "convert peak RSS / model file: %.2fx (%.0f MiB / %.1f MiB)\n", kb * 1024 / b, kb / 1024, b / 1048576 }'
   echo
   for rep in rep-default rep-512 rep-ocr; do
     [ -f "$work/$rep/parity.json" ] || continue
