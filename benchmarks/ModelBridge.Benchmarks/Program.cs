@@ -27,6 +27,14 @@ public static class Program
         {
             return Floor.Probe.Command(args[1..]);
         }
+        if (args.Length > 3 && args[0] == "probe-verify")
+        {
+            return Floor.Probe.Verify(args[1..]);
+        }
+        if (args.Length > 2 && args[0] == "probe-metrics")
+        {
+            return Floor.Probe.Metrics(args[1..]);
+        }
         if (args.Length > 1 && args[0] == "probe-hash")
         {
             return Floor.Probe.Hash(args[1..]);

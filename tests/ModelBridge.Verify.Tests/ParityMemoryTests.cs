@@ -84,4 +84,21 @@ public sealed class ParityMemoryTests
         NamedTensor expected = data.Outputs[0];
         Assert.That(TensorComparison.Compare(expected.Data, outputs[expected.Name]).IsWithin(1e-4), Is.True);
     }
+
+    [Test]
+    public void A_mapped_model_opened_through_a_symbolic_link_runs()
+    {
+        // Mapped at the target's size (a link's FileInfo reports the link's own few bytes), and run
+        // with its weights referenced in the target file.
+        string fixture = Path.Combine(TestPaths.Fixtures, "resnet_small");
+        using TempDir dir = TestPaths.NewTempDir();
+        string link = dir.File("linked.onnx");
+        File.CreateSymbolicLink(link, Path.Combine(fixture, "model.onnx"));
+        using Model model = Model.Load(link, new LoadOptions { MemoryMapThreshold = 1 });
+        TestDataSet data = TestDataSet.Read(Path.Combine(fixture, "test_data_set_0"), model);
+        using var runner = new OrtRunner(model);
+        IReadOnlyDictionary<string, TensorData> outputs = runner.Run(data.InputsByName());
+        NamedTensor expected = data.Outputs[0];
+        Assert.That(TensorComparison.Compare(expected.Data, outputs[expected.Name]).IsWithin(1e-4), Is.True);
+    }
 }

@@ -88,6 +88,57 @@ public static class Probe
         return 0;
     }
 
+    /// <summary>
+    /// <c>probe-verify ORIGINAL CONVERTED INPUTS [BUDGET_MB...]</c>: in-process verify, three times per
+    /// budget, with the report's own timings (total, comparing, metrics) and peaks.
+    /// </summary>
+    public static int Verify(string[] args)
+    {
+        string map = RealSize.MapOf(args[1]);
+        long[] budgets = args.Length > 3 ? [.. args[3..].Select(a => long.Parse(a, System.Globalization.CultureInfo.InvariantCulture) << 20)] : [2048L << 20, 512L << 20];
+        for (int round = 0; round < 3; round++)
+        {
+            foreach (long budget in budgets)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                using Model original = Model.Load(args[0]);
+                using Model converted = Model.Load(args[1]);
+                var r = ModelBridge.Verify.ParityChecker.Compare(original, converted, ProvenanceMap.FromJson(File.ReadAllText(map)),
+                    ModelBridge.Verify.ParityInputs.FromTestData(args[2]), new ModelBridge.Verify.ParityOptions { MaxMemoryBytes = budget });
+                var i = r.Info;
+                Console.WriteLine($"budget {budget >> 20} MiB: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F0} ms (compare {i.CompareElapsed.TotalMilliseconds:F0}, metrics {i.MetricsElapsed.TotalMilliseconds:F0}), {i.Chunks} chunks, {i.OrtRuns} runs, exposed {i.ExposedPeakBytes >> 20} MiB, peak WS {i.PeakWorkingSetBytes >> 20} MiB, passed {r.Passed}");
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>probe-metrics MODEL INPUTS</c>: runs the model with every node output exposed, then times the
+    /// metrics kernel on ORT's lent buffers and on managed copies of the same tensors.
+    /// </summary>
+    public static int Metrics(string[] args)
+    {
+        using Model m = Model.Load(args[0]);
+        string[] names = [.. m.Graph.TopologicalOrder().SelectMany(n => n.Outputs).Where(v => v is not null).Select(v => v!.Name)];
+        using var runner = new ModelBridge.Verify.OrtRunner(m, new ModelBridge.Verify.OrtRunnerOptions { ExtraOutputs = names, CpuMemoryArena = false, Optimization = ModelBridge.Verify.GraphOptimization.Disabled });
+        var inputs = ModelBridge.Verify.TestDataSet.Read(args[1], m).InputsByName();
+        var outs = runner.Run(inputs);
+        var floats = outs.Values.Where(t => t.ElementType == DataType.Float).ToList();
+        long bytes = floats.Sum(t => (long)t.Bytes.Length);
+        for (int round = 0; round < 3; round++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            double sink = 0;
+            foreach (var t in floats)
+            {
+                sink += ModelBridge.Verify.ParityMetrics.Compute(t.AsFloatSpan(), t.AsFloatSpan()).MaxAbsError;
+            }
+            double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            Console.WriteLine($"{floats.Count} float tensors, {bytes >> 20} MiB per side: ParityMetrics.Compute {ms:F0} ms = {2.0 * bytes / 1048576 / (ms / 1000):F0} MiB/s ({sink})");
+        }
+        return 0;
+    }
+
     private sealed class Stages
     {
         private long _allocated = GC.GetTotalAllocatedBytes(precise: true);

@@ -52,7 +52,9 @@ internal abstract class ModelBytes
     /// <summary>Maps files of at least <paramref name="mapThreshold"/> bytes, reads smaller ones.</summary>
     public static ModelBytes FromFile(string path, long mapThreshold)
     {
-        long length = new FileInfo(path).Length;
+        // The length of the file itself: FileInfo of a symbolic link reports the link's own size.
+        var info = new FileInfo(path);
+        long length = (info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info).Length;
         if (length >= mapThreshold && length > 0)
         {
             return new MappedBytes(path, length);
@@ -97,9 +99,11 @@ internal abstract class ModelBytes
 
         public MappedMemoryManager(string path, int length)
         {
-            Path = path;
+            // The file itself, not a symbolic link to it: what a runtime is pointed at, and whose
+            // replacement IsUnchangedOnDisk must notice.
+            Path = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
             _length = length;
-            _writeTime = File.GetLastWriteTimeUtc(path);
+            _writeTime = File.GetLastWriteTimeUtc(Path);
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
             _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
             _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
