@@ -17,8 +17,10 @@ namespace ModelBridge.Verify;
 /// weights: every initializer that is still a view into the model file it was loaded from (large files
 /// are memory-mapped) is handed to ORT as an external-data reference to that file, which ORT reads
 /// itself, so the weights are never serialised into a buffer here nor parsed out of one by ORT. Computed
-/// initializers are serialised inline. The caller's <see cref="Model"/> is never changed, and extra
-/// outputs (<see cref="OrtRunnerOptions.ExtraOutputs"/>) are appended while exporting it, without a clone.
+/// initializers are serialised inline; when those would exceed 1 GiB (weights read from external data,
+/// say), the model goes to a temporary folder with its weights in a side file, deleted on
+/// <see cref="Dispose"/>. The caller's <see cref="Model"/> is never changed, and extra outputs
+/// (<see cref="OrtRunnerOptions.ExtraOutputs"/>) are appended while exporting it, without a clone.
 /// </para>
 /// <para>
 /// Inputs are handed to ORT without copying (their payloads are pinned for the duration of the
@@ -29,6 +31,7 @@ namespace ModelBridge.Verify;
 public sealed partial class OrtRunner : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly string? _tempDirectory;
     private readonly HashSet<string> _requiredInputs;
     private readonly HashSet<string> _overridableInputs;
     private bool _disposed;
@@ -41,7 +44,7 @@ public sealed partial class OrtRunner : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         options ??= OrtRunnerOptions.Default;
         using SessionOptions sessionOptions = CreateSessionOptions(options);
-        _session = CreateSession(model, options, sessionOptions);
+        (_session, _tempDirectory) = CreateSession(model, options, sessionOptions);
         _requiredInputs = [.. _session.InputNames];
         OverridableInputNames = [.. _session.OverridableInitializerMetadata.Keys];
         _overridableInputs = [.. OverridableInputNames];
@@ -64,7 +67,7 @@ public sealed partial class OrtRunner : IDisposable
         else
         {
             using Model model = Model.Load(modelPath);
-            _session = CreateSession(model, options, sessionOptions);
+            (_session, _tempDirectory) = CreateSession(model, options, sessionOptions);
         }
         _requiredInputs = [.. _session.InputNames];
         OverridableInputNames = [.. _session.OverridableInitializerMetadata.Keys];
@@ -141,7 +144,7 @@ public sealed partial class OrtRunner : IDisposable
         }
     }
 
-    /// <summary>Releases the session and the initializer memory it was given.</summary>
+    /// <summary>Releases the session and deletes the temporary copy of the model, if one was made.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -150,6 +153,20 @@ public sealed partial class OrtRunner : IDisposable
         }
         _disposed = true;
         _session.Dispose();
+        if (_tempDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_tempDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a leftover temp folder is harmless.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     private static SessionOptions CreateSessionOptions(OrtRunnerOptions options)
@@ -184,7 +201,7 @@ public sealed partial class OrtRunner : IDisposable
         return so;
     }
 
-    private static InferenceSession CreateSession(Model model, OrtRunnerOptions options, SessionOptions sessionOptions)
+    private static (InferenceSession Session, string? TempDirectory) CreateSession(Model model, OrtRunnerOptions options, SessionOptions sessionOptions)
     {
         var extras = new List<Value>(options.ExtraOutputs.Count);
         foreach (string name in options.ExtraOutputs)
@@ -192,14 +209,32 @@ public sealed partial class OrtRunner : IDisposable
             extras.Add(model.Graph.FindValue(name)
                 ?? throw new ArgumentException($"Cannot expose '{name}': the main graph '{model.Graph.Name}' has no value of that name.", nameof(options)));
         }
+        bool only = options.OnlyExtraOutputs && extras.Count > 0;
         // Weights that are views into a mapped model file stay there: the protobuf references the file's
         // ranges as external data and ORT reads them itself, so nothing here serialises or copies them.
-        RuntimeModel.Result serialized = RuntimeModel.Serialize(model, extras, onlyExtraOutputs: options.OnlyExtraOutputs && extras.Count > 0);
-        if (serialized.ExternalFolder is { } folder)
+        RuntimeModel.Result serialized = RuntimeModel.Serialize(model, extras, only, options.InlineLimit);
+        if (serialized.Bytes is { } bytes)
         {
-            sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
+            if (serialized.ExternalFolder is { } folder)
+            {
+                sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
+            }
+            return (new InferenceSession(bytes, sessionOptions), null);
         }
-        return new InferenceSession(serialized.Bytes, sessionOptions);
+        // Too large to hand over inline (weights read from external data, or computed, past the limit):
+        // a temporary copy with its weights in a side file, deleted on Dispose.
+        string temp = Directory.CreateTempSubdirectory("modelbridge-ort-").FullName;
+        try
+        {
+            string path = Path.Combine(temp, "model.onnx");
+            RuntimeModel.SaveWithExternalData(model, extras, only, path);
+            return (new InferenceSession(path, sessionOptions), temp);
+        }
+        catch
+        {
+            Directory.Delete(temp, recursive: true);
+            throw;
+        }
     }
 
     private void CheckInputNames(IReadOnlyDictionary<string, TensorData> inputs)

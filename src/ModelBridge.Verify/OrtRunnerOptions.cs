@@ -84,4 +84,7 @@ public sealed record OrtRunnerOptions
     /// not depend on, so a run computes only what is fetched (parity chunks early in the graph).
     /// </summary>
     internal bool OnlyExtraOutputs { get; init; }
+
+    /// <summary>Past this many serialised bytes, the model reaches ORT as a temporary file with external data (1 GiB).</summary>
+    internal long InlineLimit { get; init; } = 1L << 30;
 }

@@ -101,4 +101,32 @@ public sealed class ParityMemoryTests
         NamedTensor expected = data.Outputs[0];
         Assert.That(TensorComparison.Compare(expected.Data, outputs[expected.Name]).IsWithin(1e-4), Is.True);
     }
+
+    [Test]
+    public void A_model_too_large_to_serialise_inline_runs_from_a_temporary_copy_with_its_outputs()
+    {
+        // The 1 GiB inline limit lowered to 0: the runtime model goes to a temporary folder with its
+        // weights in a side file, extra outputs included; outputs equal the inline run's, and the
+        // temporary folder is gone after Dispose.
+        string fixture = Path.Combine(TestPaths.Fixtures, "resnet_small");
+        using Model model = Model.Load(Path.Combine(fixture, "model.onnx"));
+        TestDataSet data = TestDataSet.Read(Path.Combine(fixture, "test_data_set_0"), model);
+        string inner = model.Graph.TopologicalOrder()[3].Outputs[0]!.Name;
+        var options = new OrtRunnerOptions { ExtraOutputs = [inner] };
+        IReadOnlyDictionary<string, TensorData> inline, spilled;
+        using (var runner = new OrtRunner(model, options))
+        {
+            inline = runner.Run(data.InputsByName());
+        }
+        string[] before = Directory.GetDirectories(Path.GetTempPath(), "modelbridge-ort-*");
+        using (var runner = new OrtRunner(model, options with { InlineLimit = 0 }))
+        {
+            Assert.That(Directory.GetDirectories(Path.GetTempPath(), "modelbridge-ort-*").Except(before), Has.Exactly(1).Items);
+            spilled = runner.Run(data.InputsByName());
+        }
+        Assert.That(Directory.GetDirectories(Path.GetTempPath(), "modelbridge-ort-*").Except(before), Is.Empty);
+        Assert.That(spilled.Keys, Is.EquivalentTo(inline.Keys));
+        Assert.That(spilled[inner], Is.EqualTo(inline[inner]));
+        Assert.That(spilled[data.Outputs[0].Name], Is.EqualTo(inline[data.Outputs[0].Name]));
+    }
 }

@@ -15,28 +15,52 @@ namespace ModelBridge.Onnx;
 internal static class RuntimeModel
 {
     /// <summary>The serialised model, and the folder its external-data locations are relative to (null: none).</summary>
-    /// <param name="Bytes">Protobuf bytes.</param>
+    /// <param name="Bytes">Protobuf bytes; null when they would exceed the inline limit (use <see cref="SaveWithExternalData"/>).</param>
     /// <param name="ExternalFolder">The folder of the referenced file, to give the runtime as the model's folder.</param>
     /// <param name="ExternalBytes">Payload bytes left in the file instead of serialised.</param>
-    internal sealed record Result(byte[] Bytes, string? ExternalFolder, long ExternalBytes);
+    internal sealed record Result(byte[]? Bytes, string? ExternalFolder, long ExternalBytes);
 
     /// <summary>Serialises <paramref name="model"/> with <paramref name="extraOutputs"/> appended to its outputs.</summary>
     /// <param name="model">The model (not changed).</param>
     /// <param name="extraOutputs">Main-graph values to expose as outputs too.</param>
     /// <param name="onlyExtraOutputs">Make <paramref name="extraOutputs"/> the only outputs and keep only what they depend on.</param>
+    /// <param name="inlineLimit">Past this many serialised bytes, no bytes are returned (the caller saves with external data).</param>
     /// <param name="threshold">Initializers smaller than this many bytes are always serialised inline.</param>
-    public static Result Serialize(Model model, IReadOnlyList<Value> extraOutputs, bool onlyExtraOutputs = false, long threshold = 1024)
+    public static Result Serialize(Model model, IReadOnlyList<Value> extraOutputs, bool onlyExtraOutputs = false, long inlineLimit = 1L << 30,
+        long threshold = 1024)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(extraOutputs);
         var plan = new FileReferencePlan(threshold);
         ModelProto proto = OnnxExporter.Export(model, SaveOptions.Default, plan, extraOutputs: extraOutputs, onlyExtraOutputs: onlyExtraOutputs);
         long size = proto.CalculateSize();
-        if (size > int.MaxValue)
-        {
-            throw new InvalidOperationException($"The model serialises to {size} bytes even with its mapped weights left in their file, past protobuf's 2 GiB limit.");
-        }
-        return new Result(proto.ToByteArray(), plan.Folder, plan.Bytes);
+        return size > Math.Min(inlineLimit, int.MaxValue)
+            ? new Result(null, null, 0)
+            : new Result(proto.ToByteArray(), plan.Folder, plan.Bytes);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/> (with <paramref name="extraOutputs"/>) to <paramref name="path"/> with
+    /// every initializer of 1 KiB or more in a side file beside it, for models whose weights are not
+    /// mapped from one file and are too large to serialise inline (external data, over 1 GiB).
+    /// </summary>
+    public static void SaveWithExternalData(Model model, IReadOnlyList<Value> extraOutputs, bool onlyExtraOutputs, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var plan = new ExternalDataPlan(new ExternalDataOptions(Path.GetFileName(path) + ".data"));
+        ModelProto proto = OnnxExporter.Export(model, SaveOptions.Default, plan, extraOutputs: extraOutputs, onlyExtraOutputs: onlyExtraOutputs);
+        string dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", plan.Options.FileName);
+        AtomicFile.WriteAll(
+        [
+            (dataPath, plan.WriteTo),
+            (path, s =>
+            {
+                using var output = new CodedOutputStream(s, leaveOpen: true);
+                proto.WriteTo(output);
+                output.Flush();
+            }),
+        ]);
     }
 
     private sealed class FileReferencePlan(long threshold) : IInitializerPlacement
