@@ -14,9 +14,12 @@ namespace ModelBridge.Verify;
 /// <remarks>
 /// <para>
 /// Tensors are exposed as extra ORT outputs in chunks that fit <see cref="ParityOptions.MaxMemoryBytes"/>
-/// (sizes estimated from shape inference), so a large graph never has every intermediate alive at once;
-/// each chunk's results are reduced to <see cref="ParityMetrics"/> and dropped before the next. ORT graph
-/// optimisation is off by default so intermediate values are computed node by node as written.
+/// (sizes from shape inference with the inputs' symbolic dimensions bound to the samples' own), so a large
+/// graph never has every intermediate alive at once. A chunk's sessions keep only the nodes its tensors
+/// depend on and fetch only those tensors, which are reduced to <see cref="ParityMetrics"/> where ORT wrote
+/// them and released before the next chunk; the measured bytes held at once are reported against the
+/// budget (<see cref="ParityRunInfo.ExposedPeakBytes"/>). ORT graph optimisation is off by default so
+/// intermediate values are computed node by node as written.
 /// </para>
 /// <para>
 /// Each tensor is judged by <see cref="ParityOptions.Rule"/> at the base tolerance (the target's) widened
