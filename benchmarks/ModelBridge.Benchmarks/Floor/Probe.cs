@@ -113,30 +113,44 @@ public static class Probe
     }
 
     /// <summary>
-    /// <c>probe-metrics MODEL INPUTS</c>: runs the model with every node output exposed, then times the
-    /// metrics kernel on ORT's lent buffers and on managed copies of the same tensors.
+    /// <c>probe-metrics MODEL INPUTS [OTHER_MODEL]</c>: runs the model (and the other one, a conversion
+    /// with the same value names) with every node output exposed, then times the metrics kernel over
+    /// the float tensors, single-threaded: against themselves, and against the other model's values,
+    /// without and with elementwise bounds (rtol 1e-4, atol 1e-5).
     /// </summary>
     public static int Metrics(string[] args)
     {
-        using Model m = Model.Load(args[0]);
+        var a = RunAll(args[0], args[1]);
+        var b = args.Length > 2 ? RunAll(args[2], args[1]) : a;
+        var pairs = a.Where(kv => kv.Value.ElementType == DataType.Float && b.TryGetValue(kv.Key, out var o) && o.Bytes.Length == kv.Value.Bytes.Length)
+            .Select(kv => (A: kv.Value, B: b[kv.Key])).ToList();
+        long bytes = pairs.Sum(p => (long)p.A.Bytes.Length);
+        void Time(string what, Func<ReadOnlySpan<float>, ReadOnlySpan<float>, double> f, bool self)
+        {
+            for (int round = 0; round < 2; round++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                double sink = 0;
+                foreach (var (x, y) in pairs)
+                {
+                    sink += f(x.AsFloatSpan(), self ? x.AsFloatSpan() : y.AsFloatSpan());
+                }
+                double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                Console.WriteLine($"{what,-40} {pairs.Count} tensors, {bytes >> 20} MiB per side: {ms,6:F0} ms = {2.0 * bytes / 1048576 / (ms / 1000),5:F0} MiB/s");
+            }
+        }
+        Time("identical, no bounds", (x, y) => ModelBridge.Verify.ParityMetrics.Compute(x, y).MaxAbsError, true);
+        Time("other model, no bounds", (x, y) => ModelBridge.Verify.ParityMetrics.Compute(x, y).MaxAbsError, false);
+        Time("other model, elementwise bounds", (x, y) => ModelBridge.Verify.ParityMetrics.Compute(x, y, 1e-4, 1e-5).MaxAbsError, false);
+        return 0;
+    }
+
+    private static IReadOnlyDictionary<string, ModelBridge.Verify.TensorData> RunAll(string path, string inputs)
+    {
+        using Model m = Model.Load(path);
         string[] names = [.. m.Graph.TopologicalOrder().SelectMany(n => n.Outputs).Where(v => v is not null).Select(v => v!.Name)];
         using var runner = new ModelBridge.Verify.OrtRunner(m, new ModelBridge.Verify.OrtRunnerOptions { ExtraOutputs = names, CpuMemoryArena = false, Optimization = ModelBridge.Verify.GraphOptimization.Disabled });
-        var inputs = ModelBridge.Verify.TestDataSet.Read(args[1], m).InputsByName();
-        var outs = runner.Run(inputs);
-        var floats = outs.Values.Where(t => t.ElementType == DataType.Float).ToList();
-        long bytes = floats.Sum(t => (long)t.Bytes.Length);
-        for (int round = 0; round < 3; round++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            double sink = 0;
-            foreach (var t in floats)
-            {
-                sink += ModelBridge.Verify.ParityMetrics.Compute(t.AsFloatSpan(), t.AsFloatSpan()).MaxAbsError;
-            }
-            double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-            Console.WriteLine($"{floats.Count} float tensors, {bytes >> 20} MiB per side: ParityMetrics.Compute {ms:F0} ms = {2.0 * bytes / 1048576 / (ms / 1000):F0} MiB/s ({sink})");
-        }
-        return 0;
+        return runner.Run(ModelBridge.Verify.TestDataSet.Read(inputs, m).InputsByName());
     }
 
     private sealed class Stages
