@@ -19,8 +19,8 @@ ocr_model="${OCR_MODEL:-$root/../../shared/real-models/ch_PP-OCRv4_det_infer.onn
 [ -f "$ocr_model" ] || ocr_model=/work/shared/real-models/ch_PP-OCRv4_det_infer.onnx
 [ -x /usr/bin/time ] || { echo "measure.sh: /usr/bin/time missing (apt-get install -y time)" >&2; exit 2; }
 
-/usr/bin/python3 "$root/benchmarks/generate_retinanet.py" "$data"
-/usr/bin/python3 "$root/benchmarks/ocr_input.py" "$data"
+/usr/bin/python3 "$root/benchmarks/generate_retinanet.py" "$data" >&2
+/usr/bin/python3 "$root/benchmarks/ocr_input.py" "$data" >&2
 
 echo "publishing Release (the tool as packed: ReadyToRun) ..." >&2
 rm -rf "$data/bin"
