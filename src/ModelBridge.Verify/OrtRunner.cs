@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using ModelBridge.Ir;
 using ModelBridge.Onnx;
@@ -11,10 +13,14 @@ namespace ModelBridge.Verify;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The session is created once, in the constructor, from the model's serialised bytes (or, when
-/// its initializers live in external files or exceed 1 GiB, from a copy saved to a temporary
-/// folder that is deleted on <see cref="Dispose"/>). The caller's <see cref="Model"/> is never
-/// changed: extra outputs (<see cref="OrtRunnerOptions.ExtraOutputs"/>) are added to a clone.
+/// The session is created once, in the constructor, from the model serialised without its mapped
+/// weights: every initializer that is still a view into the model file it was loaded from (large files
+/// are memory-mapped) is handed to ORT as an external-data reference to that file, which ORT reads
+/// itself, so the weights are never serialised into a buffer here nor parsed out of one by ORT. Computed
+/// initializers are serialised inline; when those would exceed 1 GiB (weights read from external data,
+/// say), the model goes to a temporary folder with its weights in a side file, deleted on
+/// <see cref="Dispose"/>. The caller's <see cref="Model"/> is never changed, and extra outputs
+/// (<see cref="OrtRunnerOptions.ExtraOutputs"/>) are appended while exporting it, without a clone.
 /// </para>
 /// <para>
 /// Inputs are handed to ORT without copying (their payloads are pinned for the duration of the
@@ -22,11 +28,8 @@ namespace ModelBridge.Verify;
 /// <see cref="Run"/> returns. One runner may be used from one thread at a time.
 /// </para>
 /// </remarks>
-public sealed class OrtRunner : IDisposable
+public sealed partial class OrtRunner : IDisposable
 {
-    /// <summary>Past this many initializer bytes, the model is handed to ORT as a file with external data.</summary>
-    private const long InlineLimit = 1L << 30;
-
     private readonly InferenceSession _session;
     private readonly string? _tempDirectory;
     private readonly HashSet<string> _requiredInputs;
@@ -94,6 +97,14 @@ public sealed class OrtRunner : IDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyDictionary<string, TensorData> Run(IReadOnlyDictionary<string, TensorData> inputs, CancellationToken cancellationToken = default)
     {
+        using IDisposableReadOnlyCollection<OrtValue> results = RunRaw(inputs, _session.OutputNames, cancellationToken);
+        return ReadOutputs(results, _session.OutputNames, copy: true).Tensors;
+    }
+
+    /// <summary>Runs once and returns ORT's own values of <paramref name="outputs"/> (the caller disposes them).</summary>
+    private IDisposableReadOnlyCollection<OrtValue> RunRaw(IReadOnlyDictionary<string, TensorData> inputs, IReadOnlyCollection<string> outputs,
+        CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(inputs);
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckInputNames(inputs);
@@ -113,8 +124,7 @@ public sealed class OrtRunner : IDisposable
             using CancellationTokenRegistration registration = cancellationToken.Register(() => runOptions.Terminate = true);
             try
             {
-                using IDisposableReadOnlyCollection<OrtValue> results = _session.Run(runOptions, names, values, _session.OutputNames);
-                return ReadOutputs(results);
+                return _session.Run(runOptions, names, values, outputs);
             }
             catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
             {
@@ -187,77 +197,44 @@ public sealed class OrtRunner : IDisposable
         {
             so.IntraOpNumThreads = options.IntraOpThreads;
         }
+        so.EnableCpuMemArena = options.CpuMemoryArena;
         return so;
     }
 
     private static (InferenceSession Session, string? TempDirectory) CreateSession(Model model, OrtRunnerOptions options, SessionOptions sessionOptions)
     {
-        Model work = options.ExtraOutputs.Count > 0 ? model.Clone() : model;
+        var extras = new List<Value>(options.ExtraOutputs.Count);
+        foreach (string name in options.ExtraOutputs)
+        {
+            extras.Add(model.Graph.FindValue(name)
+                ?? throw new ArgumentException($"Cannot expose '{name}': the main graph '{model.Graph.Name}' has no value of that name.", nameof(options)));
+        }
+        bool only = options.OnlyExtraOutputs && extras.Count > 0;
+        // Weights that are views into a mapped model file stay there: the protobuf references the file's
+        // ranges as external data and ORT reads them itself, so nothing here serialises or copies them.
+        RuntimeModel.Result serialized = RuntimeModel.Serialize(model, extras, only, options.InlineLimit);
+        if (serialized.Bytes is { } bytes)
+        {
+            if (serialized.ExternalFolder is { } folder)
+            {
+                sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
+            }
+            return (new InferenceSession(bytes, sessionOptions), null);
+        }
+        // Too large to hand over inline (weights read from external data, or computed, past the limit):
+        // a temporary copy with its weights in a side file, deleted on Dispose.
+        string temp = Directory.CreateTempSubdirectory("modelbridge-ort-").FullName;
         try
         {
-            if (options.ExtraOutputs.Count > 0)
-            {
-                AddOutputs(work.Graph, options.ExtraOutputs);
-            }
-            if (!NeedsFile(work.Graph))
-            {
-                return (new InferenceSession(work.ToBytes(), sessionOptions), null);
-            }
-            string temp = Path.Combine(Path.GetTempPath(), "modelbridge-ort-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(temp);
-            try
-            {
-                string path = Path.Combine(temp, "model.onnx");
-                work.Save(path, new SaveOptions { ExternalData = new ExternalDataOptions("model.onnx.data") });
-                return (new InferenceSession(path, sessionOptions), temp);
-            }
-            catch
-            {
-                Directory.Delete(temp, recursive: true);
-                throw;
-            }
+            string path = Path.Combine(temp, "model.onnx");
+            RuntimeModel.SaveWithExternalData(model, extras, only, path);
+            return (new InferenceSession(path, sessionOptions), temp);
         }
-        finally
+        catch
         {
-            if (!ReferenceEquals(work, model))
-            {
-                work.Dispose();
-            }
+            Directory.Delete(temp, recursive: true);
+            throw;
         }
-    }
-
-    /// <summary>Appends the named values to the graph's outputs (values already listed are left where they are).</summary>
-    private static void AddOutputs(Graph graph, IReadOnlyList<string> names)
-    {
-        var outputs = graph.Outputs.ToList();
-        var listed = new HashSet<Value>(outputs);
-        foreach (string name in names)
-        {
-            Value v = graph.FindValue(name)
-                ?? throw new ArgumentException($"Cannot expose '{name}': the main graph '{graph.Name}' has no value of that name.", nameof(names));
-            if (listed.Add(v))
-            {
-                // ORT infers the type of a graph output it is not told about; the exporter still
-                // writes Value.DeclaredType when the IR knows it.
-                outputs.Add(v);
-            }
-        }
-        graph.SetOutputs(outputs);
-    }
-
-    private static bool NeedsFile(Graph graph)
-    {
-        long total = 0;
-        foreach (Value v in graph.Initializers)
-        {
-            Tensor t = v.Initializer!;
-            if (t.External is not null)
-            {
-                return true;
-            }
-            total += Math.Max(0, t.ExpectedByteLength);
-        }
-        return total > InlineLimit;
     }
 
     private void CheckInputNames(IReadOnlyDictionary<string, TensorData> inputs)
@@ -292,23 +269,27 @@ public sealed class OrtRunner : IDisposable
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, (IntPtr)pin.Pointer, data.Bytes.Length);
     }
 
-    private Dictionary<string, TensorData> ReadOutputs(IDisposableReadOnlyCollection<OrtValue> results)
+    private static (Dictionary<string, TensorData> Tensors, long Bytes) ReadOutputs(IReadOnlyList<OrtValue> results, IReadOnlyList<string> names, bool copy)
     {
         var outputs = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        long bytes = 0;
         int i = 0;
         foreach (OrtValue value in results)
         {
-            string name = _session.OutputNames[i++];
+            string name = names[i++];
             if (outputs.ContainsKey(name))
             {
                 continue; // ONNX allows listing an output twice.
             }
-            outputs[name] = ReadTensor(name, value);
+            TensorData t = ReadTensor(name, value, copy);
+            outputs[name] = t;
+            bytes += t.Bytes.Length;
         }
-        return outputs;
+        return (outputs, bytes);
     }
 
-    private static TensorData ReadTensor(string name, OrtValue value)
+    /// <summary>An output as a tensor: copied out of ORT's buffer, or a view of it (valid while the value lives).</summary>
+    private static unsafe TensorData ReadTensor(string name, OrtValue value, bool copy)
     {
         if (value.OnnxType != OnnxValueType.ONNX_TYPE_TENSOR)
         {
@@ -329,7 +310,13 @@ public sealed class OrtRunner : IDisposable
         {
             throw new NotSupportedException($"Output '{name}' has element type {DataTypes.OnnxName(type)}, which ORT's .NET API cannot read.");
         }
-        return TensorData.FromBytes(type, shape, value.GetTensorMutableRawData().ToArray());
+        Span<byte> raw = value.GetTensorMutableRawData();
+        if (copy)
+        {
+            return TensorData.FromBytes(type, shape, raw.ToArray());
+        }
+        var view = new NativeView((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw)), raw.Length);
+        return TensorData.FromBytes(type, shape, view.Memory);
     }
 
     private static string Describe(OnnxValueType type) => type switch

@@ -71,4 +71,20 @@ public sealed record OrtRunnerOptions
     /// node that produces it computed it.
     /// </summary>
     public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
+
+    /// <summary>
+    /// Use ORT's CPU memory arena (on by default, ORT's default). The arena keeps every block it ever
+    /// grew to until the session is disposed; without it, intermediate values go back to the system
+    /// allocator as soon as they are dead, which bounds a run's memory by what is alive at once.
+    /// </summary>
+    public bool CpuMemoryArena { get; init; } = true;
+
+    /// <summary>
+    /// Make <see cref="ExtraOutputs"/> (when there are any) the only outputs and drop every node they do
+    /// not depend on, so a run computes only what is fetched (parity chunks early in the graph).
+    /// </summary>
+    internal bool OnlyExtraOutputs { get; init; }
+
+    /// <summary>Past this many serialised bytes, the model reaches ORT as a temporary file with external data (1 GiB).</summary>
+    internal long InlineLimit { get; init; } = 1L << 30;
 }

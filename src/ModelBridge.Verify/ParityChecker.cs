@@ -14,9 +14,12 @@ namespace ModelBridge.Verify;
 /// <remarks>
 /// <para>
 /// Tensors are exposed as extra ORT outputs in chunks that fit <see cref="ParityOptions.MaxMemoryBytes"/>
-/// (sizes estimated from shape inference), so a large graph never has every intermediate alive at once;
-/// each chunk's results are reduced to <see cref="ParityMetrics"/> and dropped before the next. ORT graph
-/// optimisation is off by default so intermediate values are computed node by node as written.
+/// (sizes from shape inference with the inputs' symbolic dimensions bound to the samples' own), so a large
+/// graph never has every intermediate alive at once. A chunk's sessions keep only the nodes its tensors
+/// depend on and fetch only those tensors, which are reduced to <see cref="ParityMetrics"/> where ORT wrote
+/// them and released before the next chunk; the measured bytes held at once are reported against the
+/// budget (<see cref="ParityRunInfo.ExposedPeakBytes"/>). ORT graph optimisation is off by default so
+/// intermediate values are computed node by node as written.
 /// </para>
 /// <para>
 /// Each tensor is judged by <see cref="ParityOptions.Rule"/> at the base tolerance (the target's) widened
@@ -52,11 +55,13 @@ public static partial class ParityChecker
         long started = Stopwatch.GetTimestamp();
         var warnings = new List<string>();
         // Shape facts are a side table: neither model is changed, so neither needs a defensive copy.
-        ShapeInferenceResult? originalShapes = InferShapes(original, "original", options, warnings);
-        ShapeInferenceResult? rewrittenShapes = InferShapes(rewritten, "rewritten", options, warnings);
+        InferShapes(original, "original", options, warnings);
+        InferShapes(rewritten, "rewritten", options, warnings);
         IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples = inputs.Materialize(original);
         var session = new Session(original, rewritten, map, samples, options, progress, cancellationToken);
-        (List<Pair> pairs, List<string> skipped) = CollectPairs(original, rewritten, map, options, originalShapes, rewrittenShapes);
+        TensorSizes origSizes = TensorSizes.For(original, samples, options, "original", warnings);
+        TensorSizes rewSizes = TensorSizes.For(rewritten, samples, options, "rewritten", warnings);
+        (List<Pair> pairs, List<string> skipped) = CollectPairs(original, rewritten, map, options, origSizes, rewSizes);
 
         long compareStart = Stopwatch.GetTimestamp();
         List<List<Pair>> chunks = Chunk(pairs, options.MaxMemoryBytes);
@@ -66,6 +71,10 @@ public static partial class ParityChecker
             CompareChunk(session, chunk, ref done, pairs.Count);
         }
         TimeSpan compareElapsed = Stopwatch.GetElapsedTime(compareStart);
+        if (session.ExposedPeakBytes > options.MaxMemoryBytes)
+        {
+            warnings.Add($"a chunk's exposed tensors took {session.ExposedPeakBytes >> 20} MiB, past the {options.MaxMemoryBytes >> 20} MiB budget (shapes unknown before running were estimated too small).");
+        }
 
         List<TensorParity> results = [.. pairs.Select(p => p.ToResult())];
         if (options.Localize && results.Any(r => !r.Passed))
@@ -89,6 +98,7 @@ public static partial class ParityChecker
             OrtRuns = session.OrtRuns,
             MaxMemoryBytes = options.MaxMemoryBytes,
             LargestChunkBytes = chunks.Count == 0 ? 0 : chunks.Max(c => c.Sum(p => p.Bytes)),
+            ExposedPeakBytes = session.ExposedPeakBytes,
             PeakWorkingSetBytes = PeakWorkingSet(),
             Elapsed = Stopwatch.GetElapsedTime(started),
             CompareElapsed = compareElapsed,
@@ -108,27 +118,22 @@ public static partial class ParityChecker
         return process.PeakWorkingSet64;
     }
 
-    private static ShapeInferenceResult? InferShapes(Model model, string which, ParityOptions options, List<string> warnings)
+    /// <summary>Says so in the report when a model's shapes cannot be inferred (its tensor sizes are then estimated).</summary>
+    private static void InferShapes(Model model, string which, ParityOptions options, List<string> warnings)
     {
         try
         {
-            ShapeInferenceResult r = ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
-            if (r.UnknownShapes.Count > 0)
-            {
-                warnings.Add($"{which}: {r.UnknownShapes.Count} value(s) of unknown shape; their memory is estimated.");
-            }
-            return r;
+            ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
         }
         catch (InvalidModelException e)
         {
             warnings.Add($"{which}: shape inference failed ({e.Message}); tensor sizes are estimated.");
-            return null;
         }
     }
 
     /// <summary>The mapped pairs in the original's topological order, and the entries that cannot be compared.</summary>
     private static (List<Pair> Pairs, List<string> Skipped) CollectPairs(Model original, Model rewritten, ProvenanceMap map, ParityOptions options,
-        ShapeInferenceResult? originalShapes, ShapeInferenceResult? rewrittenShapes)
+        TensorSizes originalSizes, TensorSizes rewrittenSizes)
     {
         var order = new Dictionary<string, (int Order, string Op)>(StringComparer.Ordinal);
         int index = 0;
@@ -177,21 +182,11 @@ public static partial class ParityChecker
                 Origin = origin,
                 Comparer = options.ComparerFor(origin.Contract),
                 IsGraphOutput = rv.IsGraphOutput,
-                Bytes = EstimateBytes(ov, originalShapes) + EstimateBytes(rv, rewrittenShapes),
+                Bytes = originalSizes.Of(ov.Name) + rewrittenSizes.Of(rv.Name),
             });
         }
         pairs.Sort((a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Name, b.Name));
         return (pairs, skipped);
-    }
-
-    /// <summary>Bytes of a value from its inferred type; 64 MiB when the shape is not known.</summary>
-    private static long EstimateBytes(Value v, ShapeInferenceResult? shapes)
-    {
-        if (shapes?.TypeOf(v) is { Shape: { } shape } type && shape.ElementCount is long count)
-        {
-            return DataTypes.ByteCount(type.ElementType, count);
-        }
-        return 64L << 20;
     }
 
     /// <summary>Greedy chunks in topological order whose exposed bytes fit the budget (at least one pair each).</summary>
@@ -220,17 +215,22 @@ public static partial class ParityChecker
 
     private static void CompareChunk(Session s, List<Pair> chunk, ref int done, int total)
     {
-        using OrtRunner originalRunner = s.Runner(s.Original, chunk.Select(p => p.Original));
-        using OrtRunner rewrittenRunner = s.Runner(s.Rewritten, chunk.Select(p => p.Name));
+        string[] originalNames = [.. chunk.Select(p => p.Original).Distinct(StringComparer.Ordinal)];
+        string[] rewrittenNames = [.. chunk.Select(p => p.Name).Distinct(StringComparer.Ordinal)];
+        using OrtRunner originalRunner = s.Runner(s.Original, originalNames);
+        using OrtRunner rewrittenRunner = s.Runner(s.Rewritten, rewrittenNames);
         for (int i = 0; i < s.Samples.Count; i++)
         {
             s.Token.ThrowIfCancellationRequested();
-            IReadOnlyDictionary<string, TensorData> expected = s.Run(originalRunner, s.Samples[i]);
-            IReadOnlyDictionary<string, TensorData> actual = s.Run(rewrittenRunner, s.Samples[i]);
-            foreach (Pair p in chunk)
-            {
-                p.Observe(s, i, expected[p.Original], actual[p.Name]);
-            }
+            // Only the chunk's tensors are fetched, compared where ORT wrote them (no managed copies) and
+            // released before the next sample: what a chunk holds is what the budget was sized for.
+            using OrtRunner.LentOutputs expected = s.RunLent(originalRunner, s.Samples[i], originalNames);
+            using OrtRunner.LentOutputs actual = s.RunLent(rewrittenRunner, s.Samples[i], rewrittenNames);
+            s.ExposedPeakBytes = Math.Max(s.ExposedPeakBytes, expected.Bytes + actual.Bytes);
+            // ORT is idle while the metrics run: spread the pairs over the cores (each pair's state is its own).
+            int sample = i;
+            Parallel.ForEach(chunk, new ParallelOptions { CancellationToken = s.Token }, p =>
+                p.Observe(s, sample, expected.Tensors[p.Original], actual.Tensors[p.Name]));
         }
         foreach (Pair p in chunk)
         {
@@ -292,7 +292,12 @@ public static partial class ParityChecker
 
         public int OrtRuns { get; private set; }
 
-        public long MetricsTicks { get; set; }
+        /// <summary>Stopwatch ticks spent in the metrics kernel (summed over threads).</summary>
+        public long MetricsTicks => Interlocked.Read(ref _metricsTicks);
+
+        private long _metricsTicks;
+
+        public void AddMetricsTicks(long ticks) => Interlocked.Add(ref _metricsTicks, ticks);
 
         public OrtRunner Runner(Model model, IEnumerable<string> extraOutputs) => new(model, new OrtRunnerOptions
         {
@@ -300,10 +305,30 @@ public static partial class ParityChecker
             IntraOpThreads = Options.IntraOpThreads,
             LogLevel = Options.OrtLogLevel,
             ExtraOutputs = [.. extraOutputs.Distinct(StringComparer.Ordinal)],
+            // Without the arena, dead intermediates go back to the allocator: a run holds what is alive plus the exposed chunk.
+            CpuMemoryArena = false,
+            // A chunk early in the graph runs only the nodes its tensors depend on.
+            OnlyExtraOutputs = true,
         });
+
+        /// <summary>Largest payload bytes of one chunk's outputs (both runs) held at once, as measured.</summary>
+        public long ExposedPeakBytes { get; set; }
 
         /// <summary>Runs with the sample's tensors for the inputs the runner takes.</summary>
         public IReadOnlyDictionary<string, TensorData> Run(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)
+        {
+            OrtRuns++;
+            return runner.Run(Feeds(runner, feeds), Token);
+        }
+
+        /// <summary>Like <see cref="Run"/>, with the outputs lent from ORT's buffers (valid until disposed).</summary>
+        public OrtRunner.LentOutputs RunLent(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds, IReadOnlyList<string> outputs)
+        {
+            OrtRuns++;
+            return runner.RunLent(Feeds(runner, feeds), outputs, Token);
+        }
+
+        private static Dictionary<string, TensorData> Feeds(OrtRunner runner, IReadOnlyDictionary<string, TensorData> feeds)
         {
             var used = new Dictionary<string, TensorData>(StringComparer.Ordinal);
             foreach (string name in runner.InputNames)
@@ -312,8 +337,7 @@ public static partial class ParityChecker
                     ? t
                     : throw new ArgumentException($"The inputs have no tensor for '{name}'.", nameof(feeds));
             }
-            OrtRuns++;
-            return runner.Run(used, Token);
+            return used;
         }
     }
 
@@ -358,7 +382,7 @@ public static partial class ParityChecker
             // Integer and bool tensors are compared exactly whatever the rule.
             TensorComparer comparer = DataTypes.IsFloatingPoint(actual.ElementType) ? Comparer : TensorComparer.Exact;
             (ParityMetrics? m, string? problem) = Measure(comparer, reference, actual, Origin.Slice, s.Options.Quantile);
-            s.MetricsTicks += Stopwatch.GetTimestamp() - t0;
+            s.AddMetricsTicks(Stopwatch.GetTimestamp() - t0);
             Shape = [.. actual.Dims];
             if (m is null)
             {

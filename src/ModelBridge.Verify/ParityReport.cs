@@ -170,6 +170,13 @@ public sealed record ParityRunInfo
     /// <summary>Estimated bytes of the largest chunk's exposed tensors (both graphs).</summary>
     public required long LargestChunkBytes { get; init; }
 
+    /// <summary>
+    /// Measured: the most bytes of ORT outputs (both graphs' runs of one chunk) held at once while
+    /// comparing, the quantity <see cref="MaxMemoryBytes"/> bounds. It stays within the budget whenever
+    /// the chunks' shapes were inferred (a warning says when it was exceeded).
+    /// </summary>
+    public long ExposedPeakBytes { get; init; }
+
     /// <summary>Peak working set of the process at the end of the check (<see cref="System.Diagnostics.Process.PeakWorkingSet64"/>).</summary>
     public required long PeakWorkingSetBytes { get; init; }
 

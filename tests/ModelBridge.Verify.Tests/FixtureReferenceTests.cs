@@ -17,15 +17,21 @@ public sealed class FixtureReferenceTests
         }
     }
 
-    [Test]
-    public void Every_fixture_matches_its_pytorch_reference()
+    /// <summary>
+    /// Read into memory (weights serialised for ORT) and memory-mapped (weights left in the file and
+    /// referenced as external data, which ORT reads itself): both must reproduce PyTorch.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Every_fixture_matches_its_pytorch_reference(bool mapped)
     {
+        var load = new LoadOptions { MemoryMapThreshold = mapped ? 1 : long.MaxValue };
         string[] folders = [.. Directory.GetDirectories(FixturesDir).Where(d => File.Exists(Path.Combine(d, "model.onnx"))).Order(StringComparer.Ordinal)];
         Assert.That(folders, Is.Not.Empty, "no fixtures found");
         var failures = new List<string>();
         foreach (string dir in folders)
         {
-            using Model model = Model.Load(Path.Combine(dir, "model.onnx"));
+            using Model model = Model.Load(Path.Combine(dir, "model.onnx"), load);
             TestDataSet data = TestDataSet.Read(Path.Combine(dir, "test_data_set_0"), model);
             using var runner = new OrtRunner(model);
             var outputs = runner.Run(data.InputsByName());

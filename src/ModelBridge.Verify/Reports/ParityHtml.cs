@@ -46,7 +46,7 @@ svg.chart{display:block;width:100%;height:auto}.scroll{overflow-x:auto}svg text{
             sb.AppendLine(c, $"<section class=\"first\" id=\"first-divergence\"><h2>First divergence: <code>{H(first.Original)}</code> ({H(first.OpType)}, #{first.Order} in topological order)</h2>");
             sb.AppendLine(c, $"<pre>{H(ParityAssertion.Describe(r))}</pre></section>");
         }
-        sb.AppendLine(c, $"<p>Rule {H(ParityJson.Rule(i.Rule))}, base tolerance {H(i.BaseTolerance.ToString())}{(i.Target is null ? "" : $" (target {H(i.Target)})")}; inputs: {H(i.Inputs)}; {i.OrtRuns} ORT runs in {i.Chunks} chunk(s); peak working set {ParityMarkdown.Mib(i.PeakWorkingSetBytes)}; {i.Elapsed.TotalSeconds:F2} s.</p>");
+        sb.AppendLine(c, $"<p>Rule {H(ParityJson.Rule(i.Rule))}, base tolerance {H(i.BaseTolerance.ToString())}{(i.Target is null ? "" : $" (target {H(i.Target)})")}; inputs: {H(i.Inputs)}; {i.OrtRuns} ORT runs in {i.Chunks} chunk(s); exposed tensors {ParityMarkdown.Mib(i.ExposedPeakBytes)} of the {ParityMarkdown.Mib(i.MaxMemoryBytes)} budget; peak working set {ParityMarkdown.Mib(i.PeakWorkingSetBytes)}; {i.Elapsed.TotalSeconds:F2} s.</p>");
         sb.AppendLine("<h2>Error along the original's topological order</h2>");
         sb.AppendLine("<div class=\"legend\"><span><i class=\"dot\" style=\"background:#1a7f37\"></i>pass</span><span><i class=\"dot\" style=\"background:#c62828\"></i>fail</span>"
             + "<span><i class=\"bar\"></i>tolerance (per tensor)</span>" + (r.FirstDivergence is null ? "" : "<span><i class=\"dash\"></i>first divergence</span>") + "</div>");

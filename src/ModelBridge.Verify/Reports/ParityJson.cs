@@ -114,6 +114,7 @@ internal static class ParityJson
         w.WriteNumber("ortRuns", i.OrtRuns);
         w.WriteNumber("maxMemoryBytes", i.MaxMemoryBytes);
         w.WriteNumber("largestChunkBytes", i.LargestChunkBytes);
+        w.WriteNumber("exposedPeakBytes", i.ExposedPeakBytes);
         w.WriteNumber("peakWorkingSetBytes", i.PeakWorkingSetBytes);
         w.WriteNumber("elapsedMs", Math.Round(i.Elapsed.TotalMilliseconds, 1));
         w.WriteNumber("compareMs", Math.Round(i.CompareElapsed.TotalMilliseconds, 1));

@@ -19,7 +19,7 @@ internal static class ParityMarkdown
         sb.AppendLine();
         sb.AppendLine(c, $"- Rule: {ParityJson.Rule(i.Rule)}; base tolerance {i.BaseTolerance}{(i.Target is null ? "" : $" (target `{i.Target}`)")}, widened per tensor by its passes' contracts");
         sb.AppendLine(c, $"- Inputs: {i.Inputs}; {r.Tensors.Count} tensors compared, {r.Skipped.Count} map entries skipped");
-        sb.AppendLine(c, $"- Runs: {i.OrtRuns} ORT runs in {i.Chunks} chunk(s) (largest {Mib(i.LargestChunkBytes)} of {Mib(i.MaxMemoryBytes)} budget); peak working set {Mib(i.PeakWorkingSetBytes)}");
+        sb.AppendLine(c, $"- Runs: {i.OrtRuns} ORT runs in {i.Chunks} chunk(s); exposed tensors held at once {Mib(i.ExposedPeakBytes)} measured (largest chunk {Mib(i.LargestChunkBytes)} estimated) of the {Mib(i.MaxMemoryBytes)} budget; peak working set {Mib(i.PeakWorkingSetBytes)}");
         sb.AppendLine(c, $"- Time: {i.Elapsed.TotalSeconds:F2} s ({i.CompareElapsed.TotalSeconds:F2} s comparing, of which {i.MetricsElapsed.TotalMilliseconds:F1} ms metrics)");
         foreach (string w in i.Warnings)
         {

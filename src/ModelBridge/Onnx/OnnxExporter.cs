@@ -14,15 +14,49 @@ namespace ModelBridge.Onnx;
 /// </remarks>
 internal static class OnnxExporter
 {
-    public static ModelProto Export(Model model, SaveOptions options, ExternalDataPlan? external, bool includeInitializers = true)
+    /// <param name="model">The model.</param>
+    /// <param name="options">Save options.</param>
+    /// <param name="external">Where initializers are placed instead of inline (null: all inline).</param>
+    /// <param name="includeInitializers">False to leave the initializers out (a structural copy).</param>
+    /// <param name="extraOutputs">Main-graph values appended to the outputs (not already listed), without editing the model.</param>
+    /// <param name="onlyExtraOutputs">
+    /// Export <paramref name="extraOutputs"/> as the only outputs, with only the nodes and initializers
+    /// they depend on (a runtime then computes nothing else).
+    /// </param>
+    public static ModelProto Export(Model model, SaveOptions options, IInitializerPlacement? external, bool includeInitializers = true,
+        IReadOnlyList<Value>? extraOutputs = null, bool onlyExtraOutputs = false)
     {
         var proto = new ModelProto();
         proto.MergeFrom(model.Template);
-        proto.Graph = ExportGraph(model.Graph, options, external, includeInitializers);
+        proto.Graph = ExportGraph(model.Graph, options, external, includeInitializers, extraOutputs ?? [], onlyExtraOutputs);
         return proto;
     }
 
-    private static GraphProto ExportGraph(Graph graph, SaveOptions options, ExternalDataPlan? external, bool includeInitializers)
+    /// <summary>The nodes <paramref name="outputs"/> depend on, and the values those nodes read (explicitly or from subgraphs).</summary>
+    private static (HashSet<Node> Nodes, HashSet<Value> Used) Ancestors(IReadOnlyList<Value> outputs)
+    {
+        var nodes = new HashSet<Node>();
+        var used = new HashSet<Value>(outputs);
+        var stack = new Stack<Value>(outputs);
+        while (stack.Count > 0)
+        {
+            if (stack.Pop().Producer is not { } n || !nodes.Add(n))
+            {
+                continue;
+            }
+            foreach (Value? v in n.Inputs.Concat(n.ImplicitInputs))
+            {
+                if (v is not null && used.Add(v))
+                {
+                    stack.Push(v);
+                }
+            }
+        }
+        return (nodes, used);
+    }
+
+    private static GraphProto ExportGraph(Graph graph, SaveOptions options, IInitializerPlacement? external, bool includeInitializers,
+        IReadOnlyList<Value> extraOutputs, bool onlyExtraOutputs)
     {
         var gp = new GraphProto();
         if (graph.Template is { } template)
@@ -34,13 +68,21 @@ internal static class OnnxExporter
             gp.Name = graph.Name;
         }
         IReadOnlyList<Node> order = graph.TopologicalOrder();
+        (HashSet<Node> Nodes, HashSet<Value> Used)? kept = onlyExtraOutputs ? Ancestors(extraOutputs) : null;
+        if (kept is { } k)
+        {
+            order = [.. order.Where(k.Nodes.Contains)];
+        }
         foreach (Node n in order)
         {
             gp.Node.Add(ExportNode(n));
         }
         foreach (Value v in includeInitializers ? graph.Initializers : [])
         {
-            gp.Initializer.Add(external?.Place(v) ?? v.Initializer!.ToProto(v.Name));
+            if (kept is null || kept.Value.Used.Contains(v))
+            {
+                gp.Initializer.Add(external?.Place(v) ?? v.Initializer!.ToProto(v.Name));
+            }
         }
         // With WriteInferredShapes the interface declares the inferred types too (pinned dims included).
         ShapeInferenceResult? shapes = options.WriteInferredShapes ? options.Shapes ?? graph.Shapes : null;
@@ -48,14 +90,23 @@ internal static class OnnxExporter
         {
             gp.Input.Add(ExportInfo(v, v.Info, shapes?.TypeOf(v) ?? v.DeclaredType));
         }
-        foreach (Value v in graph.Outputs)
+        foreach (Value v in kept is null ? graph.Outputs : [])
         {
             gp.Output.Add(ExportInfo(v, v.OutputInfo, shapes?.TypeOf(v) ?? v.DeclaredType));
+        }
+        var listed = new HashSet<Value>(kept is null ? graph.Outputs : []);
+        foreach (Value v in extraOutputs)
+        {
+            if (listed.Add(v))
+            {
+                // Typed when the IR knows the type; ORT infers it otherwise.
+                gp.Output.Add(ExportInfo(v, null));
+            }
         }
         var written = new HashSet<Value>();
         foreach (var (v, info) in graph.ValueInfoOrder)
         {
-            if (graph.FindValue(v.Name) != v)
+            if (graph.FindValue(v.Name) != v || (kept is not null && !kept.Value.Used.Contains(v)))
             {
                 continue;
             }
@@ -68,7 +119,7 @@ internal static class OnnxExporter
             {
                 foreach (Value? o in n.Outputs)
                 {
-                    if (o is not null && shapes.TypeOf(o) is { } inferred && !o.IsGraphOutput && written.Add(o))
+                    if (o is not null && shapes.TypeOf(o) is { } inferred && !o.IsGraphOutput && (kept is null || kept.Value.Used.Contains(o)) && written.Add(o))
                     {
                         gp.ValueInfo.Add(ExportInfo(o, null, inferred));
                     }
@@ -170,8 +221,15 @@ internal static class OnnxExporter
     }
 }
 
+/// <summary>Decides, initializer by initializer, what the exporter writes in place of the inline tensor.</summary>
+internal interface IInitializerPlacement
+{
+    /// <summary>The tensor message to write for <paramref name="v"/>, or null to write it inline.</summary>
+    TensorProto? Place(Value v);
+}
+
 /// <summary>Lays out large initializers in an external-data side file while a model is exported.</summary>
-internal sealed class ExternalDataPlan(ExternalDataOptions options)
+internal sealed class ExternalDataPlan(ExternalDataOptions options) : IInitializerPlacement
 {
     private readonly List<(long Offset, ReadOnlyMemory<byte> Data)> _chunks = [];
     private long _length;
