@@ -26,5 +26,6 @@ public sealed class ConstantToInitializerTests
         Assert.That(g.Initializers.Select(v => v.Name), Is.EquivalentTo(new[] { "c1", "c2", "c3" }), "initializers keep the constants' names");
         Assert.That(g.GetValue("c3").Initializer!.ToInt64Array(), Is.EqualTo(new long[] { 1, 4, 9 }));
         Numerics.AssertMeetsContract(original, m, NumericContract.Exact);
+        Golden.AssertMatches("constant-to-initializer", GraphPrinter.Print(g));
     }
 }

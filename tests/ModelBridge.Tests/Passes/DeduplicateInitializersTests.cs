@@ -24,5 +24,6 @@ public sealed class DeduplicateInitializersTests
         Assert.That(g.Initializers.Select(v => v.Name), Is.EqualTo(new[] { "a", "c", "d" }), "same bytes but other dims stay apart");
         Assert.That(g.FindNode("n2")!.Inputs[1]!.Name, Is.EqualTo("a"));
         Numerics.AssertMeetsContract(original, m, NumericContract.Exact);
+        Golden.AssertMatches("deduplicate-initializers", GraphPrinter.Print(g));
     }
 }

@@ -21,5 +21,6 @@ public sealed class EliminateDeadNodesTests
         Assert.That(g.Initializers.Select(v => v.Name), Is.EqualTo(new[] { "w" }));
         Assert.That(unused.Graph.FindValue("unused"), Is.Null);
         Assert.That(Build.Run(m, new EliminateDeadNodes()).Statistics[0].Matches, Is.Zero);
+        Golden.AssertMatches("eliminate-dead-nodes", GraphPrinter.Print(g));
     }
 }

@@ -17,6 +17,7 @@ public sealed class EliminateDropoutTests
         Build.Run(m, new EliminateDropout());
         Assert.That(Build.Ops(m), Is.EqualTo(new[] { "Relu" }));
         Numerics.AssertMeetsContract(original, m, NumericContract.Exact);
+        Golden.AssertMatches("eliminate-dropout", GraphPrinter.Print(g));
     }
 
     [Test]

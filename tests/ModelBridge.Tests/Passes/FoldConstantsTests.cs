@@ -26,6 +26,7 @@ public sealed class FoldConstantsTests
         Assert.That(folded.ToFloatArray(), Is.EqualTo(new[] { 0.5f / 3f, 1.5f / 3f, -2f / 3f, 0.1f / 3f }));
         Numerics.AssertMeetsContract(original, m, NumericContract.Exact);
         Assert.That(r.Statistics[0].Matches, Is.EqualTo(2));
+        Golden.AssertMatches("fold-constants", GraphPrinter.Print(g));
     }
 
     [Test]
