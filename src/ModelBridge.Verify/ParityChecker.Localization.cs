@@ -130,39 +130,43 @@ public static partial class ParityChecker
         var regionNodes = new HashSet<Node>(region.Nodes.Select(n => g.FindNode(n) ?? throw new InvalidOperationException($"Node '{n}' vanished from the clone.")));
         var feeds = new Dictionary<string, TensorData>(sample, StringComparer.Ordinal);
         var boundaryNames = new List<string>();
-        g.SetOutputs([g.GetValue(region.Target)]);
-        foreach (string b in region.Boundary)
+        // The region model is built from a copy through the rewriter, like any other edit of a graph.
+        GraphRewriter.Edit(g, "parity-region", rewriter =>
         {
-            Value v = g.GetValue(b);
-            if (v.IsGraphInput)
+            rewriter.SetGraphOutputs([g.GetValue(region.Target)]);
+            foreach (string b in region.Boundary)
             {
-                boundaryNames.Add(b);
-                continue;
-            }
-            TensorData data = OriginalValue(s, b, originalValues, sample)
-                ?? throw new InvalidOperationException($"No original value for boundary tensor '{b}'.");
-            Value input = g.AddInput(g.UniqueValueName(b + "/parity-boundary"), new TensorType(data.ElementType, TensorShape.Of([.. data.Dims])));
-            foreach (Use u in v.Uses.ToList())
-            {
-                if (!u.IsImplicit && regionNodes.Contains(u.Node))
+                Value v = g.GetValue(b);
+                if (v.IsGraphInput)
                 {
-                    g.SetInput(u.Node, u.InputIndex, input);
+                    boundaryNames.Add(b);
+                    continue;
+                }
+                TensorData data = OriginalValue(s, b, originalValues, sample)
+                    ?? throw new InvalidOperationException($"No original value for boundary tensor '{b}'.");
+                Value input = rewriter.AddGraphInput(b + "/parity-boundary", new TensorType(data.ElementType, TensorShape.Of([.. data.Dims])));
+                foreach (Use u in v.Uses.ToList())
+                {
+                    if (!u.IsImplicit && regionNodes.Contains(u.Node))
+                    {
+                        rewriter.SetInput(u.Node, u.InputIndex, input);
+                    }
+                }
+                feeds[input.Name] = data;
+                boundaryNames.Add(s.Map.Get(b)?.Original ?? b);
+            }
+            foreach (Node n in g.TopologicalOrder().Reverse())
+            {
+                if (!regionNodes.Contains(n))
+                {
+                    rewriter.Erase(n);
                 }
             }
-            feeds[input.Name] = data;
-            boundaryNames.Add(s.Map.Get(b)?.Original ?? b);
-        }
-        foreach (Node n in g.TopologicalOrder().Reverse())
-        {
-            if (!regionNodes.Contains(n))
+            foreach (Value init in g.Initializers.Where(v => v.Uses.Count == 0 && !v.IsGraphInput && !v.IsGraphOutput).ToList())
             {
-                g.RemoveNode(n);
+                rewriter.EraseInitializer(init);
             }
-        }
-        foreach (Value init in g.Initializers.Where(v => v.Uses.Count == 0 && !v.IsGraphInput && !v.IsGraphOutput).ToList())
-        {
-            g.RemoveInitializer(init);
-        }
+        });
         using OrtRunner runner = s.Runner(sub, []);
         IReadOnlyDictionary<string, TensorData> outputs = s.Run(runner, feeds);
         TensorData reference = originalValues[pair.Original];

@@ -279,6 +279,17 @@ public sealed class GraphRewriter
     /// <summary>Takes <paramref name="input"/> off the graph's input list; an initializer stays as a constant (reserved for interface passes).</summary>
     internal void RemoveGraphInput(Value input) => Graph.RemoveInput(input);
 
+    /// <summary>Adds a graph input (reserved for interface edits, such as verify's region models).</summary>
+    internal Value AddGraphInput(string nameHint, TensorType? type)
+    {
+        Value v = Graph.AddInput(Graph.UniqueValueName(nameHint), type);
+        Provenance.SetInternal(v.Name, [], PassId);
+        return v;
+    }
+
+    /// <summary>Replaces the graph's output list (reserved for interface edits, such as verify's region models).</summary>
+    internal void SetGraphOutputs(IEnumerable<Value> outputs) => Graph.SetOutputs(outputs);
+
     /// <summary>
     /// Renames an internal value and moves its tensor-map entry along, so the map keeps pointing at
     /// the original value. Graph inputs and outputs keep their names: only
