@@ -150,6 +150,7 @@ public static partial class ParityChecker
         }
         var pairs = new List<Pair>();
         var skipped = new List<string>();
+        Dictionary<Value, NumericContract> carried = CarriedContracts(rewritten.Graph, map);
         foreach (var (name, origin) in map.Entries.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             if (origin.Original is not { } originalName)
@@ -180,7 +181,7 @@ public static partial class ParityChecker
                 Order = pos.Order,
                 OpType = pos.Op,
                 Origin = origin,
-                Comparer = options.ComparerFor(origin.Contract),
+                Comparer = options.ComparerFor(carried.GetValueOrDefault(rv, origin.Contract)),
                 IsGraphOutput = rv.IsGraphOutput,
                 Bytes = originalSizes.Of(ov.Name) + rewrittenSizes.Of(rv.Name),
             });
@@ -188,6 +189,42 @@ public static partial class ParityChecker
         pairs.Sort((a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Name, b.Name));
         return (pairs, skipped);
     }
+
+    /// <summary>
+    /// The contract each rewritten value is judged by: its own passes' contract composed after the widest
+    /// contract carried by its inputs. An approximate rewrite upstream (a folded BatchNorm, a lowered
+    /// activation) changes every value computed from it; an exact node downstream reproduces that
+    /// difference faithfully, so it inherits the tolerance instead of being reported as diverging with
+    /// "carried from above" and no pass to blame. Error introduced by the node itself still shows in
+    /// its local error.
+    /// </summary>
+    private static Dictionary<Value, NumericContract> CarriedContracts(Graph rewritten, ProvenanceMap map)
+    {
+        var carried = new Dictionary<Value, NumericContract>();
+        foreach (Node n in rewritten.TopologicalOrder())
+        {
+            NumericContract upstream = NumericContract.Exact;
+            foreach (Value? input in n.Inputs.Concat(n.ImplicitInputs))
+            {
+                if (input is not null && carried.TryGetValue(input, out NumericContract? c))
+                {
+                    upstream = Widest(upstream, c);
+                }
+            }
+            foreach (Value? o in n.Outputs)
+            {
+                if (o is not null)
+                {
+                    carried[o] = upstream.Then(map.Get(o.Name)?.Contract ?? NumericContract.Exact);
+                }
+            }
+        }
+        return carried;
+    }
+
+    private static NumericContract Widest(NumericContract a, NumericContract b) =>
+        a.IsExact ? b : b.IsExact ? a
+            : NumericContract.Approximate(Math.Max(a.RelativeTolerance, b.RelativeTolerance), Math.Max(a.AbsoluteTolerance, b.AbsoluteTolerance));
 
     /// <summary>Greedy chunks in topological order whose exposed bytes fit the budget (at least one pair each).</summary>
     private static List<List<Pair>> Chunk(List<Pair> pairs, long budget)
