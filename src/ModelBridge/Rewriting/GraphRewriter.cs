@@ -302,6 +302,15 @@ public sealed class GraphRewriter
     /// <summary>Renames a graph input or output (reserved for <see cref="Surgery.RenameOutputs"/>).</summary>
     internal void RenameInterfaceValue(Value value, string newName) => RenameAnyValue(value, newName);
 
+    /// <summary>
+    /// Appends a graph input named <paramref name="name"/> (or a free name derived from it); reserved for
+    /// <see cref="Surgery.PostprocessSplit"/>, which turns the tensors it cuts into the tail model's inputs.
+    /// </summary>
+    internal Value AddGraphInput(string name, TensorType? type) => Graph.AddInput(Graph.UniqueValueName(name), type);
+
+    /// <summary>Replaces the graph's output list (reserved for <see cref="Surgery.PostprocessSplit"/>).</summary>
+    internal void SetGraphOutputs(IReadOnlyList<Value> outputs) => Graph.SetOutputs(outputs);
+
     /// <summary>Removes <paramref name="outputs"/> from the graph's output list (reserved for <see cref="Surgery.PruneOutputs"/>).</summary>
     internal void RemoveOutputs(IReadOnlyCollection<Value> outputs) => Graph.SetOutputs(Graph.Outputs.Where(o => !outputs.Contains(o)).ToList());
 
