@@ -31,6 +31,9 @@ internal static class PartitionText
         return $"{profile.Name} falls back to the CPU: {p.Count} {unit} on {profile.Name} hold {p.AcceleratedNodes}/{p.CheckedNodes} nodes and {macs}";
     }
 
+    /// <summary><c>'name'</c>, or <c>Op→'output'</c> for a node without a name.</summary>
+    private static string Label(Ir.Node n) => n.Name.Length > 0 ? $"'{n.Name}'" : $"{n.OpType}→'{n.Outputs.OfType<Ir.Value>().FirstOrDefault()?.Name}'";
+
     /// <summary>Writes the headline and, for a fallback target with more than one partition, a row per partition.</summary>
     public static void Print(TextWriter w, TargetProfile profile, ProfileReport report, string indent = "  ")
     {
@@ -43,8 +46,7 @@ internal static class PartitionText
         w.WriteLine($"{indent}  {"#",3} {"nodes",6} {"MACs",14} {"share",7}  first .. last node");
         foreach (AcceleratedPartition part in p.Partitions.Take(MaxRows))
         {
-            string first = part.NodeList[0].Name, last = part.NodeList[^1].Name;
-            w.WriteLine($"{indent}  {part.Index,3} {part.NodeList.Count,6} {CliSupport.N(part.Macs),14} {Pct(part.MacShare),7}  '{first}' .. '{last}'");
+            w.WriteLine($"{indent}  {part.Index,3} {part.NodeList.Count,6} {CliSupport.N(part.Macs),14} {Pct(part.MacShare),7}  {Label(part.NodeList[0])} .. {Label(part.NodeList[^1])}");
         }
         if (p.Count > MaxRows)
         {

@@ -78,12 +78,14 @@ public static partial class PostprocessSplit
         // Nodes are found again in each clone by their first output: node names may be empty or repeated.
         string[] tailKeys = [.. tail.Select(Key)];
 
+        // The clones have their own Value objects: carry the cut tensors' types across by name.
+        List<(string Name, TensorType? Type)> cutTypes = [.. cut.Select(v => (v.Name, shapes.TypeOf(v) ?? v.DeclaredType))];
         Model main = converted.Clone();
         Model post = converted.Clone();
         try
         {
-            CutMain(main.Graph, tailKeys, cut.Select(v => v.Name).ToList(), shapes);
-            CutPost(post.Graph, tailKeys, tailOutputs, cut.Select(v => (v.Name, shapes.TypeOf(v) ?? v.DeclaredType)).ToList());
+            CutMain(main.Graph, tailKeys, cutTypes);
+            CutPost(post.Graph, tailKeys, tailOutputs, cutTypes);
         }
         catch
         {
@@ -128,16 +130,16 @@ public static partial class PostprocessSplit
             $"The unsupported nodes are not a post-processing tail: {what}; only a tail without convolutions or matrix products can be cut off to run on the CPU.", from);
     }
 
-    private static void CutMain(Graph g, string[] tailKeys, List<string> cut, ShapeInferenceResult shapes) =>
+    private static void CutMain(Graph g, string[] tailKeys, List<(string Name, TensorType? Type)> cut) =>
         GraphRewriter.Edit(g, "split-postprocess", r =>
         {
             List<Node> tail = Find(g, tailKeys);
             var inTail = new HashSet<Node>(tail);
             List<Value> outputs = [.. g.Outputs.Where(o => o.Producer is not { } p || !inTail.Contains(p))];
-            foreach (string name in cut)
+            foreach (var (name, type) in cut)
             {
                 Value v = g.GetValue(name);
-                r.DeclareType(v, shapes.TypeOf(v) ?? v.DeclaredType);
+                r.DeclareType(v, type);
                 if (!outputs.Contains(v))
                 {
                     outputs.Add(v);

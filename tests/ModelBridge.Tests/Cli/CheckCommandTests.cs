@@ -24,6 +24,18 @@ public sealed class CheckCommandTests
     }
 
     [Test]
+    public void Check_on_a_fallback_target_lists_the_partitions()
+    {
+        using TempDir dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"), convAfter: true);
+        var (code, output, _) = Run("check", model, "--target", "ort-coreml-mlprogram");
+        Assert.That(code, Is.EqualTo(Program.Unsupported));
+        Assert.That(output, Does.Contain("3/4 nodes supported (75.0%)")
+            .And.Contain("ort-coreml-mlprogram falls back to the CPU: 2 partition(s) on ort-coreml-mlprogram hold 3/4 nodes and 100.0% of 800 known MACs")
+            .And.Contain("'conv_a' .. 'relu'").And.Contain("'conv_d' .. 'conv_d'"));
+    }
+
+    [Test]
     public void Check_exits_zero_when_every_node_is_supported()
     {
         var (code, output, _) = Run("check", Fixture("resnext_block"), "--target", "ort-nnapi");
