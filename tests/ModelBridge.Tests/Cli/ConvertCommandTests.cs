@@ -237,6 +237,18 @@ public sealed class ConvertCommandTests
     }
 
     [Test]
+    public void Split_postprocess_writes_all_files_or_none()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"));
+        Directory.CreateDirectory(dir.File("out.post.onnx")); // the post model cannot be written over a folder
+        var (code, _, err) = Run("convert", model, "-t", "tflite-builtins", "-o", dir.File("out.onnx"), "--split-postprocess");
+        Assert.That(code, Is.EqualTo(Program.IoError), err);
+        CliHarness.AssertOneErrorLine(err);
+        Assert.That(Directory.GetFiles(dir.Path), Is.EqualTo(new[] { model }), "no main model, map or manifest without the post model");
+    }
+
+    [Test]
     public void Split_postprocess_with_verify_checks_the_stitched_pair_in_one_json_document()
     {
         using var dir = TestPaths.NewTempDir();
