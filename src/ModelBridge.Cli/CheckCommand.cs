@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using ModelBridge.Ir;
 using ModelBridge.Profiles;
 using ModelBridge.Shapes;
@@ -57,9 +56,8 @@ internal static class CheckCommand
     private static void Print(string name, TargetProfile profile, ProfileReport r)
     {
         PartitionEstimate p = r.Partition;
-        string Pct(double x) => (100 * x).ToString("F1", CultureInfo.InvariantCulture) + "%";
-        string macs = p.TotalMacs == 0 ? "MAC share unknown" : $"{Pct(p.MacShare)} of {CliSupport.N(p.TotalMacs)} known MACs on target";
-        Console.WriteLine($"{name} on {profile.Name}: {p.SupportedNodes}/{p.CheckedNodes} nodes supported ({Pct(p.NodeShare)}), {macs}, {p.Islands} island(s) of supported nodes");
+        Console.WriteLine($"{name} on {profile.Name}: {p.SupportedNodes}/{p.CheckedNodes} nodes supported ({PartitionText.Pct((double)p.SupportedNodes / Math.Max(1, p.CheckedNodes))})");
+        PartitionText.Print(Console.Out, profile, r);
         if (p.NodesWithUnknownMacs > 0)
         {
             Console.WriteLine($"  note: {p.NodesWithUnknownMacs} node(s) have unknown shapes and are left out of the MAC share");

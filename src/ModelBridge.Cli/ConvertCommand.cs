@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelBridge.Errors;
 using ModelBridge.Ir;
 using ModelBridge.Passes;
 using ModelBridge.Profiles;
+using ModelBridge.Shapes;
 using ModelBridge.Surgery;
 using ModelBridge.Verify;
 
@@ -10,8 +12,10 @@ namespace ModelBridge.Cli;
 
 /// <summary>
 /// <c>modelbridge convert MODEL --target T -o OUT.onnx [--set-dim N=1] [--input-shape X=1,3,H,W] [--disable PASS...]
-/// [--json] [--force] [--verify [--report DIR] [--atol A] [--rtol R] [--cosine F]] [surgery options]</c>:
-/// writes OUT.onnx, OUT.map.json and OUT.manifest.json, prints a per-pass summary and the nodes still unsupported.
+/// [--json] [--force] [--split-postprocess] [--verify [--report DIR] [--atol A] [--rtol R] [--cosine F]] [surgery options]</c>:
+/// writes OUT.onnx, OUT.map.json and OUT.manifest.json (and OUT.post.onnx with <c>--split-postprocess</c>), prints a
+/// per-pass summary, the nodes still unsupported and the partitions; exits 3 when a target without CPU fallback
+/// still has unsupported nodes (the output is written all the same).
 /// </summary>
 internal static partial class ConvertCommand
 {
@@ -22,6 +26,7 @@ internal static partial class ConvertCommand
         "modelbridge convert model.onnx -t tflite-builtins --input-shape images=1,3,320,320 -o out/model.onnx --verify --report out/report",
         "modelbridge convert det.onnx -t ncnn -o out/det.onnx --drop-level P3 --keep-classes 0,2,4 --rename-outputs 'output_{index}'",
         "modelbridge convert model.onnx -t ort-nnapi -o out/model.onnx --verify --atol 1e-4 --json | jq .parity.passed",
+        "modelbridge convert face.onnx -t ort-coreml-neuralnetwork -o out/face.onnx --split-postprocess --verify",
     ];
 
     public static Command Create()
@@ -46,6 +51,7 @@ internal static partial class ConvertCommand
         var rename = new Option<string?>("--rename-outputs") { Description = "Rename outputs by pattern ({kind}_{level}, output_{index}) or a JSON map file", HelpName = "PATTERN|MAP.json" };
         var order = new Option<string[]>("--order") { Description = "Output order: names or kinds (e.g. cls box)", AllowMultipleArgumentsPerToken = true };
         var canonical = new Option<bool>("--canonicalize-names") { Description = "Give internal values short stable names (t0, t1, ...)" };
+        var splitPost = new Option<bool>("--split-postprocess") { Description = "Cut an unsupported post-processing tail into OUT.post.onnx, to run on the CPU" };
         var verify = new Option<bool>("--verify") { Description = "After converting, verify layer by layer in ONNX Runtime (inputs: test_data_set_* beside the model, else one random sample)" };
         var report = new Option<DirectoryInfo?>("--report") { Description = "With --verify: write parity.json, parity.md and parity.html here", HelpName = "DIR" };
         var rule = new Option<string>("--rule") { Description = "With --verify: elementwise | relative-to-max | cosine", DefaultValueFactory = _ => "elementwise" };
@@ -54,7 +60,7 @@ internal static partial class ConvertCommand
         var cmd = new Command("convert", "Rewrite a model into a target's op subset; writes OUT.onnx, OUT.map.json and OUT.manifest.json")
         {
             model, target, output, setDim, inputShape, disable, json, force, keepInitializerInputs, separable, budget, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical,
-            verify, report, rule,
+            splitPost, verify, report, rule,
         };
         tolerance.AddTo(cmd);
         cmd.SetAction(parse =>
@@ -92,39 +98,87 @@ internal static partial class ConvertCommand
 
             ConversionResult result = ModelConverter.Convert(original, profile, options);
             using Model converted = result.Model;
-            string mapPath = MapPathFor(outFile.FullName);
+            using PostprocessSplitResult? split = parse.GetValue(splitPost) ? SplitPostprocess(result) : null;
+            var outcome = new Outcome(
+                split is null ? result.Remaining : ProfileChecker.Check(split.Main.Graph, profile, ShapeInference.Run(split.Main.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims })),
+                split, outFile.FullName, MapPathFor(outFile.FullName), ManifestPathFor(outFile.FullName), split is null ? null : PostPathFor(outFile.FullName));
             OutputManifest manifest = OutputManifest.Create(original, converted, result.TensorMap, surgery);
-            CliSupport.Writing(outFile.FullName, () =>
-                WriteOutputs(converted, result.TensorMap, outFile.FullName, mapPath, (ManifestPathFor(outFile.FullName), manifest.ToJson())));
+            if (split is not null)
+            {
+                manifest = manifest.WithPostprocess(split, Path.GetFileName(outcome.PostPath)!, result.TensorMap);
+            }
+            CliSupport.Writing(outFile.FullName, () => WriteOutputs(split?.Main ?? converted, result.TensorMap, outcome.ModelPath, outcome.MapPath,
+                split is null ? null : (outcome.PostPath!, split.Post), (outcome.ManifestPath, manifest.ToJson())));
             foreach (SeparableReport rep in result.SeparableReports)
             {
                 Console.Error.WriteLine($"separable {rep}");
             }
             if (!asJson)
             {
-                Print(input.Name, profile, result, outFile.FullName, mapPath);
+                Print(input.Name, profile, result, outcome);
+            }
+            int code = Program.Ok;
+            if (outcome.Undeployable(profile))
+            {
+                // The output is written all the same, so it can be inspected; the exit code says it will not run.
+                Console.Error.WriteLine($"{profile.Name} has no CPU fallback and {outcome.Deployed.Unsupported.Count} node(s) are still unsupported: exit code {Program.Unsupported}");
+                code = Program.Unsupported;
             }
             if (!verifying)
             {
                 if (asJson)
                 {
-                    CliSupport.WriteJson(Summary(result, outFile.FullName, mapPath));
+                    CliSupport.WriteJson(Summary(result, outcome));
                 }
-                return Program.Ok;
+                return code;
             }
-            ParityReport parity = ParityChecker.VerifyConversion(original, result, parityOptions, samples, new VerifyCommand.StderrProgress());
-            // The converted model in memory still carries the original's file name; name the file written.
-            parity = new ParityReport(parity.Tensors, parity.Skipped, parity.Info with { RewrittenModel = outFile.Name });
+            ParityReport parity = VerifyWritten(original, result, split, outcome, parityOptions, samples);
+            if (split is not null)
+            {
+                CliSupport.Text(asJson).WriteLine($"verify: {parity.Info.RewrittenModel} against {input.Name}");
+            }
             IReadOnlyList<string> written = VerifyCommand.Finish(parity, parse.GetValue(report), asJson);
             if (asJson)
             {
-                var document = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outFile.FullName, mapPath), CliSupport.Json)!;
+                var document = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outcome), CliSupport.Json)!;
                 document["parity"] = VerifyCommand.SummaryNode(parity, written);
                 Console.Out.WriteLine(document.ToJsonString(CliSupport.Json));
             }
-            return parity.Passed ? Program.Ok : Program.ParityFailed;
+            return parity.Passed ? code : Program.ParityFailed;
         });
         return cmd;
+    }
+
+    /// <summary>The split for <c>--split-postprocess</c>; a model whose unsupported nodes are not a tail is refused (exit 3, nothing written).</summary>
+    private static PostprocessSplitResult? SplitPostprocess(ConversionResult result)
+    {
+        try
+        {
+            return PostprocessSplit.Split(result.Model, result.Remaining, result.Options.Dims);
+        }
+        catch (UnsupportedOperatorException ex)
+        {
+            throw new CliException(Program.Unsupported, $"--split-postprocess: {char.ToLowerInvariant(ex.Message[0])}{ex.Message[1..]}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Verifies what was written against the original: the converted model, or with a split the main and
+    /// post models stitched back by the tensors they pass (the report names both files).
+    /// </summary>
+    private static ParityReport VerifyWritten(Model original, ConversionResult result, PostprocessSplitResult? split, Outcome outcome,
+        ParityOptions options, ParityInputs? samples)
+    {
+        string name = Path.GetFileName(outcome.ModelPath);
+        if (split is null)
+        {
+            ParityReport plain = ParityChecker.VerifyConversion(original, result, options, samples, new VerifyCommand.StderrProgress());
+            // The converted model in memory still carries the original's file name; name the file written.
+            return new ParityReport(plain.Tensors, plain.Skipped, plain.Info with { RewrittenModel = name });
+        }
+        using Model stitched = PostprocessSplit.Stitch(split.Main, split.Post, split.Outputs);
+        ParityReport parity = ParityChecker.VerifyConversion(original, result with { Model = stitched }, options, samples, new VerifyCommand.StderrProgress());
+        return new ParityReport(parity.Tensors, parity.Skipped, parity.Info with { RewrittenModel = VerifyCommand.StitchedName(name, Path.GetFileName(outcome.PostPath)!, split.CutTensors) });
     }
 
     private static double ErrorBudget(string? text)

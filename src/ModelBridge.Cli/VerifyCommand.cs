@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
+using ModelBridge.Surgery;
 using ModelBridge.Verify;
 using ModelBridge.Verify.Reports;
 
@@ -11,8 +12,9 @@ namespace ModelBridge.Cli;
 
 /// <summary>
 /// <c>modelbridge verify ORIGINAL CONVERTED [--map MAP] [--inputs DIR | --random N --seed S] [--rule R] [--target T]
-/// [--atol A] [--rtol R] [--cosine F] [--report DIR] [--max-memory 2GB] [--set-dim N=1] [--input-shape X=...] [--json]</c>:
-/// layer-by-layer parity; exit 0 on parity, 4 on a divergence.
+/// [--atol A] [--rtol R] [--cosine F] [--report DIR] [--max-memory 2GB] [--set-dim N=1] [--input-shape X=...] [--json] [--post POST.onnx]</c>:
+/// layer-by-layer parity; exit 0 on parity, 4 on a divergence. A conversion split by <c>--split-postprocess</c>
+/// is verified as the pair, stitched back by the tensors its manifest names.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -41,9 +43,10 @@ internal static class VerifyCommand
         var setDim = CliOptions.SetDim();
         var inputShape = CliOptions.InputShape();
         var json = CliOptions.Json("the report summary");
+        var post = new Option<FileInfo?>("--post") { Description = "Post-processing model cut off by convert --split-postprocess (default: the one CONVERTED's manifest names)", HelpName = "POST.onnx" };
         var cmd = new Command("verify", "Compare a converted model with its original, tensor by tensor, in ONNX Runtime")
         {
-            original, converted, map, inputs, random, seed, rule, target, report, maxMemory, setDim, inputShape, json,
+            original, converted, map, inputs, random, seed, rule, target, report, maxMemory, setDim, inputShape, json, post,
         };
         tolerance.AddTo(cmd);
         cmd.SetAction(parse =>
@@ -70,8 +73,23 @@ internal static class VerifyCommand
             };
             options = tolerance.Apply(parse, options);
             ParityInputs samples = Inputs(originalModel, parse.GetValue(inputs), parse.GetValue(random), parse.GetValue(seed), dims);
-            ParityReport result = ParityChecker.Compare(originalModel, convertedModel, tensorMap, samples, options, new StderrProgress());
-            if (originalFile.Name == convertedFile.Name)
+            (FileInfo PostFile, OutputManifest? Manifest)? pair = PostModel(parse.GetValue(post), convertedFile);
+            ParityReport result;
+            if (pair is { } p)
+            {
+                // A split conversion: the two files are joined back by the tensors they pass, then compared as one.
+                using Model postModel = CliSupport.LoadModel(p.PostFile, "post-processing model");
+                using Model stitched = Stitch(convertedModel, postModel, p.Manifest);
+                result = ParityChecker.Compare(originalModel, stitched, tensorMap, samples, options, new StderrProgress());
+                string[] cut = [.. postModel.Graph.Inputs.Where(i => i.Initializer is null && convertedModel.Graph.Outputs.Any(o => o.Name == i.Name)).Select(i => i.Name)];
+                result = new ParityReport(result.Tensors, result.Skipped, result.Info with { RewrittenModel = StitchedName(convertedFile.Name, p.PostFile.Name, cut) });
+                CliSupport.Text(parse.GetValue(json)).WriteLine($"verify: {result.Info.RewrittenModel} against {originalFile.Name}");
+            }
+            else
+            {
+                result = ParityChecker.Compare(originalModel, convertedModel, tensorMap, samples, options, new StderrProgress());
+            }
+            if (originalFile.Name == convertedFile.Name && pair is null)
             {
                 // a/model.onnx against b/model.onnx: the file names alone would not tell them apart.
                 result = new ParityReport(result.Tensors, result.Skipped, result.Info with
@@ -148,6 +166,57 @@ internal static class VerifyCommand
             throw CliException.Usage($"cannot generate random inputs: {ex.Message} Give --inputs DIR, or pin the input's dimensions with --set-dim/--input-shape.", ex);
         }
         return samples;
+    }
+
+    /// <summary>How a report names a split pair: <c>out.onnx + out.post.onnx (stitched at 'a', 'b')</c>.</summary>
+    internal static string StitchedName(string main, string post, IEnumerable<string> cut) =>
+        $"{main} + {post} (stitched at {string.Join(", ", cut.Select(c => $"'{c}'"))})";
+
+    /// <summary>
+    /// The post-processing model to stitch to CONVERTED: <c>--post</c>, else the one named by the
+    /// manifest beside CONVERTED (written by <c>convert --split-postprocess</c>), else none.
+    /// </summary>
+    private static (FileInfo PostFile, OutputManifest? Manifest)? PostModel(FileInfo? post, FileInfo converted)
+    {
+        OutputManifest? manifest = null;
+        string manifestPath = ConvertCommand.ManifestPathFor(converted.FullName);
+        if (File.Exists(manifestPath))
+        {
+            try
+            {
+                manifest = OutputManifest.FromJson(File.ReadAllText(manifestPath));
+            }
+            catch (Exception ex) when (ex is FormatException or JsonException)
+            {
+                // Not a ModelBridge manifest: it names no post model.
+            }
+        }
+        if (post is not null)
+        {
+            return (post, manifest?.Postprocess is null ? null : manifest);
+        }
+        if (manifest?.Postprocess is { } section)
+        {
+            string path = Path.Combine(converted.DirectoryName ?? ".", section.Model);
+            if (!File.Exists(path))
+            {
+                throw CliException.Usage($"the manifest beside CONVERTED names the post-processing model '{path}', which does not exist (give --post).");
+            }
+            return (new FileInfo(path), manifest);
+        }
+        return null;
+    }
+
+    private static Model Stitch(Model main, Model post, OutputManifest? manifest)
+    {
+        try
+        {
+            return PostprocessSplit.Stitch(main, post, manifest?.Outputs.Select(o => o.Name).ToList());
+        }
+        catch (ArgumentException ex)
+        {
+            throw CliException.Usage($"--post: the models are not a split pair: {ex.Message}", ex);
+        }
     }
 
     private static ProvenanceMap LoadMap(FileInfo? map, string convertedPath, Model converted)

@@ -26,5 +26,9 @@ internal static class ThrowHelper
         => throw new InvalidProfileException(key is null ? $"{source}: {message}" : $"{source}: '{key}': {message}", source, key);
 
     [DoesNotReturn]
+    public static void UnsupportedOperator(string message, Ir.Node? node)
+        => throw new UnsupportedOperatorException(message, node?.Name, node?.OpType);
+
+    [DoesNotReturn]
     public static void InvalidOperation(string message) => throw new InvalidOperationException(message);
 }

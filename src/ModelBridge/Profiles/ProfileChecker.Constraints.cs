@@ -4,7 +4,7 @@ using ModelBridge.Shapes;
 
 namespace ModelBridge.Profiles;
 
-/// <remarks>This file holds the checks of each kind of constraint; <c>ProfileChecker.cs</c> the walk and the partition estimate.</remarks>
+/// <remarks>This file holds the checks of each kind of constraint; <c>ProfileChecker.cs</c> the walk; <c>ProfileChecker.Partition.cs</c> the partition estimate.</remarks>
 public static partial class ProfileChecker
 {
     private static void CheckOpset(Context ctx, OpConstraints c)

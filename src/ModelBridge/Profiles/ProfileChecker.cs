@@ -1,4 +1,3 @@
-using System.Globalization;
 using ModelBridge.Costs;
 using ModelBridge.Ir;
 using ModelBridge.Shapes;
@@ -7,7 +6,7 @@ namespace ModelBridge.Profiles;
 
 /// <summary>
 /// Checks every node of a graph against a <see cref="TargetProfile"/> and estimates how the graph would
-/// be partitioned between the target and a fallback.
+/// be partitioned between the target and the CPU (<c>ProfileChecker.Partition.cs</c>).
 /// </summary>
 /// <remarks>
 /// <para>Every constraint of a node's profile entry is evaluated and every broken one is reported (the
@@ -31,7 +30,6 @@ public static partial class ProfileChecker
         ArgumentNullException.ThrowIfNull(profile);
         shapes ??= graph.Shapes;
         CostReport costs = CostModel.Compute(graph, shapes);
-        var macs = costs.Nodes.ToDictionary(c => c.Node, c => c.Macs);
         var verdicts = new List<NodeVerdict>();
         foreach (Node node in graph.TopologicalOrder())
         {
@@ -41,57 +39,7 @@ public static partial class ProfileChecker
             }
             verdicts.Add(CheckNode(graph, node, profile, shapes));
         }
-        return new ProfileReport(profile.Name, verdicts, Estimate(verdicts, macs));
-    }
-
-    private static PartitionEstimate Estimate(List<NodeVerdict> verdicts, Dictionary<Node, long?> macs)
-    {
-        var index = new Dictionary<Node, int>();
-        for (int i = 0; i < verdicts.Count; i++)
-        {
-            if (verdicts[i].Supported)
-            {
-                index[verdicts[i].Node] = i;
-            }
-        }
-        int[] parent = [.. Enumerable.Range(0, verdicts.Count)];
-        int Find(int x)
-        {
-            while (parent[x] != x)
-            {
-                x = parent[x] = parent[parent[x]];
-            }
-            return x;
-        }
-        foreach (var (node, i) in index)
-        {
-            foreach (Value? o in node.Outputs)
-            {
-                foreach (Use u in o?.Uses ?? [])
-                {
-                    if (index.TryGetValue(u.Node, out int j))
-                    {
-                        parent[Find(i)] = Find(j);
-                    }
-                }
-            }
-        }
-        int islands = index.Values.Select(Find).Distinct().Count();
-        long onTarget = 0, total = 0;
-        int unknown = 0;
-        foreach (NodeVerdict v in verdicts)
-        {
-            if (macs[v.Node] is not long m)
-            {
-                unknown++;
-                continue;
-            }
-            total += m;
-            onTarget += v.Supported ? m : 0;
-        }
-        int supported = index.Count;
-        return new PartitionEstimate(islands, supported, verdicts.Count,
-            verdicts.Count == 0 ? 1 : (double)supported / verdicts.Count, onTarget, total, total == 0 ? 1 : (double)onTarget / total, unknown);
+        return new ProfileReport(profile.Name, verdicts, Partition(verdicts, costs, profile.Fallback, shapes));
     }
 
     private static NodeVerdict CheckNode(Graph graph, Node node, TargetProfile profile, ShapeInferenceResult shapes)

@@ -11,7 +11,11 @@ internal static class ProfileReader
 {
     /// <summary>Top-level keys; <c>name</c>, <c>description</c>, <c>sources</c>, <c>tolerance</c> and <c>ops</c> are required.</summary>
     internal static readonly FrozenSet<string> TopLevelKeys =
-        FrozenSet.ToFrozenSet(["$schema", "name", "description", "sources", "tolerance", "defaults", "ops", "unsupportedOps"], StringComparer.Ordinal);
+        FrozenSet.ToFrozenSet(["$schema", "name", "description", "sources", "tolerance", "defaults", "ops", "unsupportedOps", "fallback"], StringComparer.Ordinal);
+
+    /// <summary>Keys of the <c>fallback</c> entry; <c>cpu</c> and <c>sources</c> are required.</summary>
+    internal static readonly FrozenSet<string> FallbackKeys = FrozenSet.ToFrozenSet(
+        ["cpu", "sources", "partitioning", "stopOps", "rejectSingleNodePartitions", "rejectConstantOnlyPartitions", "boundaryTypes"], StringComparer.Ordinal);
 
     internal static readonly string[] RequiredTopLevelKeys = ["name", "description", "sources", "tolerance", "ops"];
 
@@ -59,24 +63,7 @@ internal static class ProfileReader
             }
             string name = String(root.GetProperty("name"), "name");
             string description = String(root.GetProperty("description"), "description");
-            var sources = new List<ProfileSource>();
-            JsonElement src = root.GetProperty("sources");
-            Expect(src, JsonValueKind.Array, "sources", "an array of {title, url, facts}");
-            int i = 0;
-            foreach (JsonElement s in src.EnumerateArray())
-            {
-                string key = $"sources[{i++}]";
-                Expect(s, JsonValueKind.Object, key, "an object");
-                CheckKeys(s, ["title", "url", "facts"], key, "source key");
-                sources.Add(new ProfileSource(
-                    String(Required(s, "title", key), key + ".title"),
-                    String(Required(s, "url", key), key + ".url"),
-                    s.TryGetProperty("facts", out JsonElement f) ? String(f, key + ".facts") : null));
-            }
-            if (sources.Count == 0)
-            {
-                ThrowHelper.InvalidProfile(origin, "sources", "at least one source is required.");
-            }
+            List<ProfileSource> sources = Sources(root.GetProperty("sources"), "sources");
             JsonElement tol = root.GetProperty("tolerance");
             Expect(tol, JsonValueKind.Object, "tolerance", "an object {rtol, atol}");
             CheckKeys(tol, ["rtol", "atol", "note"], "tolerance", "tolerance key");
@@ -108,9 +95,67 @@ internal static class ProfileReader
                     unsupported[op.Name] = String(op.Value, $"unsupportedOps.{op.Name}");
                 }
             }
+            CpuFallback fallback = root.TryGetProperty("fallback", out JsonElement fb) ? Fallback(fb) : CpuFallback.Undeclared;
             return new TargetProfile(name, description, sources, tolerance, defaults, ops.ToFrozenDictionary(StringComparer.Ordinal),
-                unsupported.ToFrozenDictionary(StringComparer.Ordinal), origin);
+                unsupported.ToFrozenDictionary(StringComparer.Ordinal), fallback, origin);
         }
+
+        private List<ProfileSource> Sources(JsonElement src, string path)
+        {
+            Expect(src, JsonValueKind.Array, path, "an array of {title, url, facts}");
+            var sources = new List<ProfileSource>();
+            int i = 0;
+            foreach (JsonElement s in src.EnumerateArray())
+            {
+                string key = $"{path}[{i++}]";
+                Expect(s, JsonValueKind.Object, key, "an object");
+                CheckKeys(s, ["title", "url", "facts"], key, "source key");
+                sources.Add(new ProfileSource(
+                    String(Required(s, "title", key), key + ".title"),
+                    String(Required(s, "url", key), key + ".url"),
+                    s.TryGetProperty("facts", out JsonElement f) ? String(f, key + ".facts") : null));
+            }
+            if (sources.Count == 0)
+            {
+                ThrowHelper.InvalidProfile(origin, path, "at least one source is required.");
+            }
+            return sources;
+        }
+
+        private CpuFallback Fallback(JsonElement e)
+        {
+            Expect(e, JsonValueKind.Object, "fallback", "an object {cpu, sources, ...}");
+            CheckKeys(e, FallbackKeys, "fallback", "fallback key");
+            var fallback = new CpuFallback
+            {
+                Declared = true,
+                Enabled = Bool(Required(e, "cpu", "fallback"), "fallback.cpu"),
+                Sources = Sources(Required(e, "sources", "fallback"), "fallback.sources"),
+            };
+            foreach (JsonProperty p in e.EnumerateObject())
+            {
+                string key = $"fallback.{p.Name}";
+                if (p.Name is not ("cpu" or "sources") && !fallback.Enabled)
+                {
+                    // Partition rules describe how a runtime splits a graph with the CPU; without a fallback there is no split.
+                    ThrowHelper.InvalidProfile(origin, key, "partition rules need \"cpu\": true.");
+                }
+                fallback = p.Name switch
+                {
+                    "partitioning" => fallback with { Partitioning = Enum<PartitionKind>(p.Value, key) },
+                    "stopOps" => fallback with { StopOps = Strings(p.Value, key) },
+                    "rejectSingleNodePartitions" => fallback with { RejectedSingleNodePartitions = Strings(p.Value, key) },
+                    "rejectConstantOnlyPartitions" => fallback with { RejectConstantOnlyPartitions = Bool(p.Value, key) },
+                    "boundaryTypes" => fallback with { BoundaryTypes = [.. Strings(p.Value, key).Select(s => Type(s, key))] },
+                    _ => fallback,
+                };
+            }
+            return fallback;
+        }
+
+        private DataType Type(string s, string key) => TypeNames.TryGetValue(s, out DataType t)
+            ? t
+            : ThrowHelper.InvalidProfile<DataType>(origin, key, $"unknown data type '{s}'; use ONNX names such as float, float16, uint8, int64.");
 
         private OpConstraints Constraints(JsonElement e, string path)
         {
@@ -138,7 +183,7 @@ internal static class ProfileReader
                     "coordinateTransformationModes" => c with { CoordinateTransformationModes = StringLists(v, key) },
                     "nearestModes" => c with { NearestModes = OneOf(Strings(v, key), key, "round_prefer_floor", "round_prefer_ceil", "floor", "ceil") },
                     "axes" => c with { Axes = Axes(v, key) },
-                    "dataTypes" => c with { DataTypes = [.. Strings(v, key).Select(s => TypeNames.TryGetValue(s, out DataType t) ? t : ThrowHelper.InvalidProfile<DataType>(origin, key, $"unknown data type '{s}'; use ONNX names such as float, float16, uint8, int64."))] },
+                    "dataTypes" => c with { DataTypes = [.. Strings(v, key).Select(s => Type(s, key))] },
                     "staticShapes" => c with { StaticShapes = Bool(v, key) },
                     "maxRank" => c with { MaxRank = (int)Integer(v, key, min: 0) },
                     "clipBounds" => c with { ClipBounds = Bounds(v, key) },

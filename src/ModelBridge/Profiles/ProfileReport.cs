@@ -46,21 +46,103 @@ public sealed record NodeVerdict
     public string? Note { get; }
 }
 
+/// <summary>One partition the target's runtime would take: supported nodes it runs together.</summary>
+public sealed record AcceleratedPartition
+{
+    internal AcceleratedPartition(int index, IReadOnlyList<Node> nodes, long macs, int nodesWithUnknownMacs, double macShare)
+    {
+        Index = index;
+        NodeList = nodes;
+        Macs = macs;
+        NodesWithUnknownMacs = nodesWithUnknownMacs;
+        MacShare = macShare;
+    }
+
+    /// <summary>Position among the partitions, from 0, in the order the runtime forms them.</summary>
+    public int Index { get; }
+
+    /// <summary>The partition's nodes, in the order the runtime takes them.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<Node> NodeList { get; }
+
+    /// <summary>Names of the partition's nodes.</summary>
+    public IReadOnlyList<string> Nodes => [.. NodeList.Select(n => n.Name)];
+
+    /// <summary>Known MACs of the partition's nodes.</summary>
+    public long Macs { get; }
+
+    /// <summary>This partition's share of the graph's known MACs (0 when the graph has none).</summary>
+    public double MacShare { get; }
+
+    /// <summary>Nodes of the partition whose MACs are unknown (shapes not inferred).</summary>
+    public int NodesWithUnknownMacs { get; }
+}
+
 /// <summary>
-/// How the graph would split between the target and a fallback: islands are connected components of
-/// supported nodes, joined by data edges between two supported nodes (each island is one delegated
-/// partition, and every boundary a copy/layout change).
+/// How the graph would split between the target and the CPU, by ONNX Runtime's partitioning rule
+/// (<c>CreateSupportedPartitionNodeGroups</c> in <c>onnxruntime/core/providers/partitioning_utils.cc</c>)
+/// and the target's own partition rules (<see cref="CpuFallback"/>).
 /// </summary>
-/// <param name="Islands">Number of islands of supported nodes.</param>
-/// <param name="SupportedNodes">Supported nodes.</param>
-/// <param name="CheckedNodes">Nodes checked (every live node except <c>Constant</c>s, which runtimes fold into initializers).</param>
-/// <param name="NodeShare">SupportedNodes / CheckedNodes (1 for an empty graph).</param>
-/// <param name="MacsOnTarget">Known MACs of supported nodes.</param>
-/// <param name="TotalMacs">Known MACs of all checked nodes.</param>
-/// <param name="MacShare">MacsOnTarget / TotalMacs (1 when there are no known MACs).</param>
-/// <param name="NodesWithUnknownMacs">Nodes left out of the MAC share because their shapes are unknown.</param>
-public sealed record PartitionEstimate(int Islands, int SupportedNodes, int CheckedNodes, double NodeShare, long MacsOnTarget, long TotalMacs,
-    double MacShare, int NodesWithUnknownMacs);
+/// <remarks>
+/// Nodes are taken in topological order in waves; a wave adds supported nodes to the current partition
+/// and defers every unsupported node that reads an output of it to the next wave. So no partition is left
+/// and re-entered by a path: a squeeze-excitation branch whose unsupported gate feeds a <c>Mul</c> back
+/// into the main path ends the partition at the gate, and the <c>Mul</c> starts the next one. Nodes of one
+/// partition need not be connected. <c>Constant</c> nodes are not checked: ONNX Runtime turns them into
+/// initializers when it loads the model.
+/// </remarks>
+public sealed record PartitionEstimate
+{
+    internal PartitionEstimate(IReadOnlyList<AcceleratedPartition> partitions, CpuFallback fallback, int supportedNodes, int checkedNodes,
+        long totalMacs, int nodesWithUnknownMacs)
+    {
+        Partitions = partitions;
+        Kind = fallback.Partitioning;
+        FallsBackToCpu = fallback.Enabled;
+        SupportedNodes = supportedNodes;
+        CheckedNodes = checkedNodes;
+        AcceleratedNodes = partitions.Sum(p => p.NodeList.Count);
+        MacsOnTarget = partitions.Sum(p => p.Macs);
+        TotalMacs = totalMacs;
+        NodesWithUnknownMacs = nodesWithUnknownMacs;
+    }
+
+    /// <summary>The accelerated partitions, in the order the runtime forms them.</summary>
+    public IReadOnlyList<AcceleratedPartition> Partitions { get; }
+
+    /// <summary>Number of accelerated partitions.</summary>
+    public int Count => Partitions.Count;
+
+    /// <summary>Whether partitions are compiled subgraphs or runs of single-node kernels.</summary>
+    public PartitionKind Kind { get; }
+
+    /// <summary>True when the target's runtime runs the other nodes on the CPU (see <see cref="CpuFallback"/>).</summary>
+    public bool FallsBackToCpu { get; }
+
+    /// <summary>Nodes with no broken constraint.</summary>
+    public int SupportedNodes { get; }
+
+    /// <summary>Nodes in the partitions: supported nodes minus those the partition rules leave on the CPU (stop ops, rejected partitions).</summary>
+    public int AcceleratedNodes { get; }
+
+    /// <summary>Nodes checked (every live node except <c>Constant</c>s, which runtimes fold into initializers).</summary>
+    public int CheckedNodes { get; }
+
+    /// <summary>AcceleratedNodes / CheckedNodes (1 for an empty graph).</summary>
+    public double NodeShare => CheckedNodes == 0 ? 1 : (double)AcceleratedNodes / CheckedNodes;
+
+    /// <summary>Known MACs of the nodes in the partitions.</summary>
+    public long MacsOnTarget { get; }
+
+    /// <summary>Known MACs of all checked nodes.</summary>
+    public long TotalMacs { get; }
+
+    /// <summary>MacsOnTarget / TotalMacs (1 when there are no known MACs).</summary>
+    public double MacShare => TotalMacs == 0 ? 1 : (double)MacsOnTarget / TotalMacs;
+
+    /// <summary>Nodes left out of the MAC share because their shapes are unknown.</summary>
+    public int NodesWithUnknownMacs { get; }
+}
 
 /// <summary>The result of <see cref="ProfileChecker.Check"/>: a verdict per node and the partition estimate.</summary>
 public sealed class ProfileReport

@@ -36,7 +36,7 @@ public sealed class TargetProfile
             .ToFrozenDictionary(n => n[ResourcePrefix.Length..^".json".Length], n => n, StringComparer.Ordinal));
 
     internal TargetProfile(string name, string description, IReadOnlyList<ProfileSource> sources, TargetTolerance tolerance,
-        OpConstraints defaults, IReadOnlyDictionary<string, OpConstraints> ops, IReadOnlyDictionary<string, string> unsupportedOps, string origin)
+        OpConstraints defaults, IReadOnlyDictionary<string, OpConstraints> ops, IReadOnlyDictionary<string, string> unsupportedOps, CpuFallback fallback, string origin)
     {
         Name = name;
         Description = description;
@@ -45,6 +45,7 @@ public sealed class TargetProfile
         Defaults = defaults;
         Ops = ops;
         UnsupportedOps = unsupportedOps;
+        Fallback = fallback;
         Origin = origin;
     }
 
@@ -68,6 +69,12 @@ public sealed class TargetProfile
 
     /// <summary>Operators the target is known not to run, with the reason and the usual workaround.</summary>
     public IReadOnlyDictionary<string, string> UnsupportedOps { get; }
+
+    /// <summary>
+    /// Whether the runtime runs unsupported nodes on the CPU, and how it partitions a graph
+    /// (<see cref="CpuFallback.Undeclared"/> when the profile does not say).
+    /// </summary>
+    public CpuFallback Fallback { get; }
 
     /// <summary>Where the profile was loaded from: a file path, <c>built-in:NAME</c>, or a stream name.</summary>
     public string Origin { get; }

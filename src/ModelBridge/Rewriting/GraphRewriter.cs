@@ -279,16 +279,6 @@ public sealed class GraphRewriter
     /// <summary>Takes <paramref name="input"/> off the graph's input list; an initializer stays as a constant (reserved for interface passes).</summary>
     internal void RemoveGraphInput(Value input) => Graph.RemoveInput(input);
 
-    /// <summary>Adds a graph input (reserved for interface edits, such as verify's region models).</summary>
-    internal Value AddGraphInput(string nameHint, TensorType? type)
-    {
-        Value v = Graph.AddInput(Graph.UniqueValueName(nameHint), type);
-        Provenance.SetInternal(v.Name, [], PassId);
-        return v;
-    }
-
-    /// <summary>Replaces the graph's output list (reserved for interface edits, such as verify's region models).</summary>
-    internal void SetGraphOutputs(IEnumerable<Value> outputs) => Graph.SetOutputs(outputs);
 
     /// <summary>
     /// Renames an internal value and moves its tensor-map entry along, so the map keeps pointing at
@@ -312,6 +302,16 @@ public sealed class GraphRewriter
 
     /// <summary>Renames a graph input or output (reserved for <see cref="Surgery.RenameOutputs"/>).</summary>
     internal void RenameInterfaceValue(Value value, string newName) => RenameAnyValue(value, newName);
+
+    /// <summary>
+    /// Appends a graph input named <paramref name="name"/> (or a free name derived from it); reserved for
+    /// interface edits: <see cref="Surgery.PostprocessSplit"/>, which turns the tensors it cuts into the tail
+    /// model's inputs, and verify's region models.
+    /// </summary>
+    internal Value AddGraphInput(string name, TensorType? type) => Graph.AddInput(Graph.UniqueValueName(name), type);
+
+    /// <summary>Replaces the graph's output list (reserved for interface edits: <see cref="Surgery.PostprocessSplit"/>, verify's region models).</summary>
+    internal void SetGraphOutputs(IReadOnlyList<Value> outputs) => Graph.SetOutputs(outputs);
 
     /// <summary>Removes <paramref name="outputs"/> from the graph's output list (reserved for <see cref="Surgery.PruneOutputs"/>).</summary>
     internal void RemoveOutputs(IReadOnlyCollection<Value> outputs) => Graph.SetOutputs(Graph.Outputs.Where(o => !outputs.Contains(o)).ToList());

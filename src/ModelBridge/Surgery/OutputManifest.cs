@@ -43,6 +43,54 @@ public sealed class OutputManifest
     /// <summary>The graph outputs, in order.</summary>
     public IReadOnlyList<ManifestTensor> Outputs { get; init; } = [];
 
+    /// <summary>
+    /// The post-processing model that <c>convert --split-postprocess</c> cut off, when there is one: the
+    /// outputs above are then produced by the pair, the ones listed in <see cref="ManifestPostprocess.Outputs"/>
+    /// by the post model.
+    /// </summary>
+    public ManifestPostprocess? Postprocess { get; init; }
+
+    /// <summary>
+    /// This manifest with a <see cref="Postprocess"/> section describing <paramref name="split"/>, whose post
+    /// model is written as <paramref name="postFileName"/> beside the main model.
+    /// </summary>
+    /// <param name="split">The split of the converted model this manifest describes.</param>
+    /// <param name="postFileName">File name of the post model, relative to the manifest's folder.</param>
+    /// <param name="provenance">The conversion's tensor map (for the cut tensors' original names).</param>
+    public OutputManifest WithPostprocess(PostprocessSplitResult split, string postFileName, ProvenanceMap provenance)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        ArgumentException.ThrowIfNullOrEmpty(postFileName);
+        ArgumentNullException.ThrowIfNull(provenance);
+        Graph main = split.Main.Graph;
+        var outputs = main.Outputs.Select((v, i) => (v, i)).ToDictionary(p => p.v.Name, p => p.i, StringComparer.Ordinal);
+        return new OutputManifest
+        {
+            Format = Format,
+            Layout = Layout,
+            Anchors = Anchors,
+            Classes = Classes,
+            Inputs = Inputs,
+            Outputs = Outputs,
+            Postprocess = new ManifestPostprocess
+            {
+                Model = postFileName,
+                Tensors = [.. split.CutTensors.Select(name => main.GetValue(name)).Select(v => new ManifestTensor
+                {
+                    Index = outputs[v.Name],
+                    Name = v.Name,
+                    OriginalName = DetectorHeads.OriginalName(v, provenance),
+                    Shape = v.DeclaredType?.Shape is { } s ? [.. s.Dims.Select(d => d.Value ?? -1)] : null,
+                    DType = v.DeclaredType is { } t ? DataTypes.OnnxName(t.ElementType) : null,
+                })],
+                GraphInputs = split.PostGraphInputs,
+                Outputs = [.. split.Post.Graph.Outputs.Select(o => o.Name)],
+                Nodes = [.. split.Post.Graph.TopologicalOrder().Where(n => n is not { OpType: "Constant", IsStandardDomain: true })
+                    .Select(n => new ManifestNode { Op = n.OpType, Name = n.Name, Outputs = [.. n.Outputs.OfType<Value>().Select(o => o.Name)] })],
+            },
+        };
+    }
+
     /// <summary>Describes <paramref name="converted"/>'s interface against <paramref name="original"/>.</summary>
     /// <param name="original">The model before conversion (its head outputs give the original anchors and classes).</param>
     /// <param name="converted">The converted model; left unchanged (missing shapes are inferred on a copy).</param>
@@ -173,6 +221,42 @@ public sealed class ManifestTensor
 
     /// <summary>Detector head details, for head outputs.</summary>
     public ManifestHead? Head { get; init; }
+}
+
+/// <summary>
+/// The CPU part of a split conversion (<see cref="PostprocessSplit"/>): run the main model, pass
+/// <see cref="Tensors"/> (and <see cref="GraphInputs"/>) to the post model by name, and read
+/// <see cref="Outputs"/> from it.
+/// </summary>
+public sealed class ManifestPostprocess
+{
+    /// <summary>File name of the post model, relative to the manifest's folder.</summary>
+    public string Model { get; init; } = string.Empty;
+
+    /// <summary>The tensors passed from the main model to the post model; <see cref="ManifestTensor.Index"/> is the position among the main model's outputs.</summary>
+    public IReadOnlyList<ManifestTensor> Tensors { get; init; } = [];
+
+    /// <summary>Inputs of the original model that the post model also reads, fed to it as they are.</summary>
+    public IReadOnlyList<string> GraphInputs { get; init; } = [];
+
+    /// <summary>The original outputs the post model produces.</summary>
+    public IReadOnlyList<string> Outputs { get; init; } = [];
+
+    /// <summary>The nodes that run in the post model, in topological order.</summary>
+    public IReadOnlyList<ManifestNode> Nodes { get; init; } = [];
+}
+
+/// <summary>A node of a <see cref="ManifestPostprocess"/> model.</summary>
+public sealed class ManifestNode
+{
+    /// <summary>Operator type.</summary>
+    public string Op { get; init; } = string.Empty;
+
+    /// <summary>Node name (may be empty in models whose exporter named no nodes).</summary>
+    public string Name { get; init; } = string.Empty;
+
+    /// <summary>Names of the values it produces.</summary>
+    public IReadOnlyList<string> Outputs { get; init; } = [];
 }
 
 /// <summary>Detector head details of a manifest output.</summary>

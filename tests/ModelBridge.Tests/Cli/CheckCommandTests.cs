@@ -19,7 +19,20 @@ public sealed class CheckCommandTests
         var (code, output, _) = Run("check", Fixture("resnext_block"), "--target", "tflite-builtins");
         Assert.That(code, Is.EqualTo(Program.Unsupported));
         Assert.That(code, Is.Not.Zero);
-        Assert.That(output, Does.Contain("7/8 nodes supported").And.Contain("[groupPolicy] group=8").And.Contain("island"));
+        Assert.That(output, Does.Contain("7/8 nodes supported").And.Contain("[groupPolicy] group=8")
+            .And.Contain("tflite-builtins has no CPU fallback: the model does not run there until every node is supported"));
+    }
+
+    [Test]
+    public void Check_on_a_fallback_target_lists_the_partitions()
+    {
+        using TempDir dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"), convAfter: true);
+        var (code, output, _) = Run("check", model, "--target", "ort-coreml-mlprogram");
+        Assert.That(code, Is.EqualTo(Program.Unsupported));
+        Assert.That(output, Does.Contain("3/4 nodes supported (75.0%)")
+            .And.Contain("ort-coreml-mlprogram falls back to the CPU: 2 partition(s) on ort-coreml-mlprogram hold 3/4 nodes and 100.0% of 800 known MACs")
+            .And.Contain("'conv_a' .. 'relu'").And.Contain("'conv_d' .. 'conv_d'"));
     }
 
     [Test]

@@ -180,4 +180,109 @@ public sealed class ConvertCommandTests
         using Model kept = Model.Load(dir.File("kept.onnx"));
         Assert.That(kept.Graph.Inputs, Has.Count.EqualTo(245), "--keep-initializer-inputs keeps them overridable");
     }
+
+    [Test]
+    public void A_target_without_cpu_fallback_exits_3_while_a_node_is_unsupported_and_still_writes_the_output()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"));
+        var (code, output, err) = Run("convert", model, "-t", "tflite-builtins", "-o", dir.File("out.onnx"));
+        Assert.That(code, Is.EqualTo(Program.Unsupported), err);
+        Assert.That(output, Does.Contain("still unsupported on tflite-builtins (1):").And.Contain("Erf 'erf'")
+            .And.Contain("tflite-builtins has no CPU fallback: the model does not run there until every node is supported"));
+        Assert.That(err, Does.Contain("tflite-builtins has no CPU fallback and 1 node(s) are still unsupported: exit code 3"));
+        Assert.That(File.Exists(dir.File("out.onnx")) && File.Exists(dir.File("out.map.json")) && File.Exists(dir.File("out.manifest.json")), Is.True,
+            "the output is written so it can be inspected");
+        Assert.That(File.Exists(dir.File("out.post.onnx")), Is.False);
+    }
+
+    [Test]
+    public void A_fallback_target_exits_0_and_prints_the_partitions_and_the_mac_share()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"), convAfter: true);
+        var (code, output, err) = Run("convert", model, "-t", "ort-nnapi", "-o", dir.File("out.onnx"));
+        Assert.That(code, Is.EqualTo(Program.Ok), err);
+        // conv_a and relu in wave 1; Erf deferred; conv_d in wave 2. conv_a and conv_d have 1x4x5x5 outputs (100 values) x 4 input channels = 400 MACs each.
+        Assert.That(output, Does.Contain("ort-nnapi falls back to the CPU: 2 partition(s) on ort-nnapi hold 3/4 nodes and 100.0% of 800 known MACs"));
+        Assert.That(output, Does.Contain("'conv_a' .. 'relu'").And.Contain("'conv_d' .. 'conv_d'"));
+
+        var (jsonCode, stdout, _) = Run("convert", model, "-t", "ort-nnapi", "-o", dir.File("out2.onnx"), "--json");
+        Assert.That(jsonCode, Is.EqualTo(Program.Ok));
+        using var doc = CliHarness.SingleJson(stdout);
+        JsonElement partition = doc.RootElement.GetProperty("partition");
+        Assert.That((partition.GetProperty("count").GetInt32(), partition.GetProperty("fallsBackToCpu").GetBoolean(), partition.GetProperty("macShare").GetDouble()), Is.EqualTo((2, true, 1.0)));
+        Assert.That(partition.GetProperty("partitions").EnumerateArray().Select(p => string.Join(",", p.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()))),
+            Is.EqualTo(new[] { "conv_a,relu", "conv_d" }));
+        Assert.That(partition.GetProperty("partitions")[0].GetProperty("macs").GetInt64(), Is.EqualTo(400));
+    }
+
+    [Test]
+    public void Split_postprocess_writes_both_models_and_names_the_tensors_between_them()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"));
+        var (code, output, err) = Run("convert", model, "-t", "tflite-builtins", "-o", dir.File("out.onnx"), "--split-postprocess");
+        Assert.That(code, Is.EqualTo(Program.Ok), err + output);
+        Assert.That(output, Does.Contain("split: 2 post-processing node(s) moved to out.post.onnx, to run on the CPU: Erf 'erf', Mul 'scale'")
+            .And.Contain("split: tensors passed from out.onnx to out.post.onnx: a")
+            .And.Contain("every node of out.onnx is supported by tflite-builtins")
+            .And.Contain("wrote " + dir.File("out.post.onnx")));
+        using Model main = Model.Load(dir.File("out.onnx"));
+        using Model post = Model.Load(dir.File("out.post.onnx"));
+        Assert.That(main.Graph.Nodes.Select(n => n.OpType), Is.EquivalentTo(new[] { "Conv", "Relu" }));
+        Assert.That(main.Graph.Outputs.Select(o => o.Name), Is.EqualTo(new[] { "z", "a" }));
+        Assert.That(post.Graph.Inputs.Select(i => i.Name), Is.EqualTo(new[] { "a" }));
+        Assert.That(post.Graph.Outputs.Select(o => o.Name), Is.EqualTo(new[] { "y" }));
+        OutputManifest manifest = OutputManifest.FromJson(File.ReadAllText(dir.File("out.manifest.json")));
+        Assert.That(manifest.Outputs.Select(o => o.Name), Is.EqualTo(new[] { "y", "z" }), "the pair's outputs, as the original's");
+        Assert.That(manifest.Postprocess!.Model, Is.EqualTo("out.post.onnx"));
+        Assert.That(manifest.Postprocess.Tensors.Select(t => (t.Name, t.Index, t.DType, string.Join("x", t.Shape!))), Is.EqualTo(new[] { ("a", 1, "float", "1x4x5x5") }));
+        Assert.That(manifest.Postprocess.Outputs, Is.EqualTo(new[] { "y" }));
+        Assert.That(manifest.Postprocess.Nodes.Select(n => n.Op), Is.EqualTo(new[] { "Erf", "Mul" }));
+        ProvenanceMap map = ProvenanceMap.FromJson(File.ReadAllText(dir.File("out.map.json")));
+        Assert.That(new[] { "a", "z", "e", "y" }.Select(n => map.Get(n)?.Original), Is.EqualTo(new[] { "a", "z", "e", "y" }), "one map covers both models");
+    }
+
+    [Test]
+    public void Split_postprocess_is_refused_in_one_line_naming_the_blocking_node_and_writes_nothing()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"), convAfter: true);
+        var (code, stdout, err) = Run("convert", model, "-t", "tflite-builtins", "-o", dir.File("out.onnx"), "--split-postprocess", "--json");
+        Assert.That(code, Is.EqualTo(Program.Unsupported));
+        CliHarness.AssertOneErrorLine(err);
+        Assert.That(err, Does.Contain("error: --split-postprocess: the unsupported nodes are not a post-processing tail: Conv 'conv_d' (400 MACs) runs after the unsupported Erf 'erf'"));
+        Assert.That(stdout, Is.Empty);
+        Assert.That(Directory.GetFiles(dir.Path), Is.EqualTo(new[] { model }));
+    }
+
+    [Test]
+    public void Split_postprocess_writes_all_files_or_none()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"));
+        Directory.CreateDirectory(dir.File("out.post.onnx")); // the post model cannot be written over a folder
+        var (code, _, err) = Run("convert", model, "-t", "tflite-builtins", "-o", dir.File("out.onnx"), "--split-postprocess");
+        Assert.That(code, Is.EqualTo(Program.IoError), err);
+        CliHarness.AssertOneErrorLine(err);
+        Assert.That(Directory.GetFiles(dir.Path), Is.EqualTo(new[] { model }), "no main model, map or manifest without the post model");
+    }
+
+    [Test]
+    public void Split_postprocess_with_verify_checks_the_stitched_pair_in_one_json_document()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"));
+        var (code, stdout, err) = Run("convert", model, "-t", "ncnn", "-o", dir.File("out.onnx"), "--split-postprocess", "--verify", "--json");
+        Assert.That(code, Is.EqualTo(Program.Ok), err);
+        using var doc = CliHarness.SingleJson(stdout);
+        JsonElement root = doc.RootElement;
+        Assert.That(root.GetProperty("allSupported").GetBoolean(), Is.True);
+        Assert.That(root.GetProperty("postprocess").GetProperty("tensors").EnumerateArray().Select(t => t.GetString()), Is.EqualTo(new[] { "a" }));
+        Assert.That(root.GetProperty("parity").GetProperty("passed").GetBoolean(), Is.True);
+        Assert.That(root.GetProperty("parity").GetProperty("run").GetProperty("rewritten").GetString(), Is.EqualTo("out.onnx + out.post.onnx (stitched at 'a')"));
+        Assert.That(root.GetProperty("parity").GetProperty("compared").GetInt32(), Is.EqualTo(4), "a, e, y and z: the post model's tensors are compared too");
+        Assert.That(err, Does.Contain("verify: out.onnx + out.post.onnx (stitched at 'a') against erf.onnx"));
+    }
 }

@@ -140,6 +140,46 @@ public sealed class VerifyCommandTests
         Assert.That(widened.GetProperty("threshold").GetDouble(), Is.EqualTo(expected).Within(1e-12));
     }
 
+    [Test]
+    public void A_split_conversion_is_verified_as_the_pair_its_manifest_names()
+    {
+        using TempDir dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"));
+        string output = dir.File("out.onnx");
+        Assert.That(Run("convert", model, "-t", "tflite-builtins", "-o", output, "--split-postprocess").Code, Is.EqualTo(Program.Ok));
+
+        var (code, stdout, stderr) = Run("verify", model, output, "--report", dir.File("r"));
+        Assert.That(code, Is.EqualTo(Program.Ok), stdout + stderr);
+        Assert.That(stdout, Does.Contain("verify: out.onnx + out.post.onnx (stitched at 'a') against erf.onnx").And.Contain("within tolerance"));
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.File("r"), "parity.json")));
+        Assert.That(report.RootElement.GetProperty("run").GetProperty("rewritten").GetString(), Is.EqualTo("out.onnx + out.post.onnx (stitched at 'a')"));
+        Assert.That(report.RootElement.GetProperty("tensors").EnumerateArray().Select(t => t.GetProperty("name").GetString()), Does.Contain("y"), "the tail's output is compared");
+        Assert.That(File.ReadAllText(Path.Combine(dir.File("r"), "parity.md")), Does.Contain("out.onnx + out.post.onnx (stitched at 'a')"));
+
+        // Without the post model the main model alone still verifies (its outputs are original values).
+        File.Delete(ConvertCommand.ManifestPathFor(output));
+        var (alone, aloneOut, _) = Run("verify", model, output);
+        Assert.That(alone, Is.EqualTo(Program.Ok));
+        Assert.That(aloneOut, Does.Not.Contain("stitched"));
+
+        var (explicitPost, explicitOut, _) = Run("verify", model, output, "--post", dir.File("out.post.onnx"));
+        Assert.That(explicitPost, Is.EqualTo(Program.Ok));
+        Assert.That(explicitOut, Does.Contain("stitched at 'a'"));
+    }
+
+    [Test]
+    public void A_post_model_that_is_not_the_converted_models_tail_is_a_usage_error()
+    {
+        using TempDir dir = TestPaths.NewTempDir();
+        string model = TailModels.Write(dir.File("erf.onnx"));
+        string output = dir.File("out.onnx");
+        Assert.That(Run("convert", model, "-t", "tflite-builtins", "-o", output, "--split-postprocess").Code, Is.EqualTo(Program.Ok));
+        var (code, _, stderr) = Run("verify", model, output, "--post", output);
+        Assert.That(code, Is.EqualTo(Program.Usage));
+        CliHarness.AssertOneErrorLine(stderr);
+        Assert.That(stderr, Does.Contain("--post: the models are not a split pair: Both models produce"));
+    }
+
     private static string Perturbed(TempDir dir, out string diverging)
     {
         using Model m = Model.Load(Fixture("mobilenet_v1"));

@@ -31,7 +31,7 @@ public sealed class FixtureCheckTests
             }
         });
         Assert.That(report.AllSupported, Is.False);
-        Assert.That(report.Partition.Islands, Is.GreaterThan(1), "the unsupported GroupNorm pieces split the graph");
+        Assert.That(report.Partition.Count, Is.GreaterThan(1), "the unsupported GroupNorm pieces split the graph");
     }
 
     [Test]
@@ -89,7 +89,7 @@ public sealed class FixtureCheckTests
     }
 
     [Test]
-    public void Partition_counts_islands_of_supported_nodes_connected_by_data_edges()
+    public void An_unsupported_node_on_a_chain_splits_it_into_two_partitions()
     {
         // x -> Relu(a) -> InstanceNormalization(b, unsupported on NNAPI) -> Relu(c) -> Sigmoid(d)
         using var g = new TinyGraph();
@@ -105,7 +105,7 @@ public sealed class FixtureCheckTests
         g.Graph.SetOutputs([d.Outputs[0]!]);
 
         ProfileReport report = ProfileChecker.Check(g.Graph, TargetProfile.BuiltIn("ort-nnapi"));
-        Assert.That(report.Partition.Islands, Is.EqualTo(2));
+        Assert.That(report.Partition.Count, Is.EqualTo(2));
         Assert.That(report.Partition.SupportedNodes, Is.EqualTo(3));
         Assert.That(report.Partition.NodeShare, Is.EqualTo(0.75));
     }

@@ -121,11 +121,51 @@ public sealed class ProfileFormatTests
     [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"tolerance":{"rtol":0,"atol":0},"ops":{"Conv":{"dataTypes":["flaot"]}}}""", "ops.Conv.dataTypes")]
     [TestCase("""{"name":"x","description":"d","sources":[],"tolerance":{"rtol":0,"atol":0},"ops":{}}""", "sources")]
     [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"ops":{}}""", "tolerance")]
+    [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"tolerance":{"rtol":0,"atol":0},"ops":{},"fallback":{"cpu":true}}""", "fallback.sources")]
+    [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"tolerance":{"rtol":0,"atol":0},"ops":{},"fallback":{"sources":[{"title":"t","url":"u"}]}}""", "fallback.cpu")]
+    [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"tolerance":{"rtol":0,"atol":0},"ops":{},"fallback":{"cpu":true,"stopOp":[],"sources":[{"title":"t","url":"u"}]}}""", "fallback.stopOp")]
+    [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"tolerance":{"rtol":0,"atol":0},"ops":{},"fallback":{"cpu":false,"stopOps":["NonMaxSuppression"],"sources":[{"title":"t","url":"u"}]}}""", "fallback.stopOps")]
+    [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"tolerance":{"rtol":0,"atol":0},"ops":{},"fallback":{"cpu":true,"partitioning":"islands","sources":[{"title":"t","url":"u"}]}}""", "fallback.partitioning")]
+    [TestCase("""{"name":"x","description":"d","sources":[{"title":"t","url":"u"}],"tolerance":{"rtol":0,"atol":0},"ops":{},"fallback":{"cpu":true,"boundaryTypes":["flaot"],"sources":[{"title":"t","url":"u"}]}}""", "fallback.boundaryTypes")]
     public void Malformed_profiles_are_rejected_with_the_key(string json, string key)
     {
         var ex = Assert.Throws<InvalidProfileException>(() => TargetProfile.Load(new MemoryStream(Encoding.UTF8.GetBytes(json)), "inline.json"))!;
         Assert.That(ex.Key, Is.EqualTo(key));
         Assert.That(ex.Message, Does.StartWith("inline.json: "));
+    }
+
+    [TestCase("ort-nnapi", true, PartitionKind.Subgraphs)]
+    [TestCase("ort-coreml-neuralnetwork", true, PartitionKind.Subgraphs)]
+    [TestCase("ort-coreml-mlprogram", true, PartitionKind.Subgraphs)]
+    [TestCase("xnnpack", true, PartitionKind.Nodes)]
+    [TestCase("tflite-builtins", false, PartitionKind.Subgraphs)]
+    [TestCase("ncnn", false, PartitionKind.Subgraphs)]
+    public void Every_built_in_declares_its_cpu_fallback_with_a_source(string name, bool cpu, PartitionKind kind)
+    {
+        CpuFallback f = TargetProfile.BuiltIn(name).Fallback;
+        Assert.That((f.Declared, f.Enabled, f.Partitioning), Is.EqualTo((true, cpu, kind)));
+        Assert.That(f.Sources, Is.Not.Empty);
+        Assert.That(f.Sources.Select(s => s.Url), Is.All.StartWith("https://"));
+    }
+
+    [Test]
+    public void The_execution_providers_partition_rules_are_read()
+    {
+        CpuFallback nnapi = TargetProfile.BuiltIn("ort-nnapi").Fallback;
+        Assert.That(nnapi.StopOps, Is.EqualTo(new[] { "NonMaxSuppression" }));
+        Assert.That(nnapi.RejectedSingleNodePartitions, Is.EqualTo(new[] { "Reshape", "Flatten", "Identity" }));
+        Assert.That((nnapi.RejectConstantOnlyPartitions, nnapi.BoundaryTypes), Is.EqualTo((true, (IReadOnlyList<DataType>?)null)));
+        CpuFallback coreml = TargetProfile.BuiltIn("ort-coreml-neuralnetwork").Fallback;
+        Assert.That(coreml.BoundaryTypes, Is.EqualTo(new[] { DataType.Float, DataType.Float16, DataType.Int32, DataType.Int64 }));
+        Assert.That((coreml.StopOps, coreml.RejectConstantOnlyPartitions), Is.EqualTo((Array.Empty<string>(), false)));
+    }
+
+    [Test]
+    public void A_profile_without_fallback_is_treated_as_having_none()
+    {
+        TargetProfile p = TargetProfile.Load(new MemoryStream(Encoding.UTF8.GetBytes(ConstraintMatrixTests.CustomProfileJson)), "custom.json");
+        Assert.That(p.Fallback, Is.SameAs(CpuFallback.Undeclared));
+        Assert.That((p.Fallback.Declared, p.Fallback.Enabled), Is.EqualTo((false, false)));
     }
 
     [Test]
