@@ -20,7 +20,7 @@ namespace ModelBridge.Passes;
 /// spec allows up to the dilation). The shuffle is the first
 /// DepthToSpace mode the target accepts that fits (equal strides; CRD when G &gt; 1, since DCR
 /// would interleave the groups' channels), else rank-4 Reshape/Transpose (static input shape).
-/// The Slice is omitted when the window is the whole shuffled tensor, and so is the shuffle when
+/// The Slice (constant starts, ends, axes; attributes before opset 10) is omitted when the window is the whole shuffled tensor, and so is the shuffle when
 /// both strides are 1. Strides 1 make this a plain convolution with the flipped kernel.
 /// </para>
 /// <para>
@@ -51,10 +51,12 @@ public sealed class LowerConvTransposeToSubPixelConv : RewritePattern<LowerConvT
 
     /// <summary>Lowers with the pixel-shuffle forms a target accepts.</summary>
     /// <param name="forms">The DepthToSpace modes and whether Reshape/Transpose may be used.</param>
-    public LowerConvTransposeToSubPixelConv(PixelShuffleForms forms)
+    /// <param name="slice">Whether the target has Slice (constant starts, ends and axes) to crop the pads/output_padding window.</param>
+    public LowerConvTransposeToSubPixelConv(PixelShuffleForms forms, bool slice = true)
     {
         ArgumentNullException.ThrowIfNull(forms);
         Forms = forms;
+        Slice = slice;
     }
 
     /// <summary>A ConvTranspose with a sub-pixel form.</summary>
@@ -67,6 +69,9 @@ public sealed class LowerConvTransposeToSubPixelConv : RewritePattern<LowerConvT
 
     /// <summary>The pixel-shuffle forms the lowering may emit.</summary>
     public PixelShuffleForms Forms { get; }
+
+    /// <summary>Whether the lowering may end with a Slice.</summary>
+    public bool Slice { get; }
 
     /// <inheritdoc/>
     public override string Id => "lower-convtranspose-to-subpixel-conv";
@@ -84,7 +89,15 @@ public sealed class LowerConvTransposeToSubPixelConv : RewritePattern<LowerConvT
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
         var (plan, reason) = SubPixelConv.TryPlan(graph, root, Forms);
-        return plan is null ? MatchResult.Fail(reason!) : new Found(root) { Plan = plan };
+        if (plan is null)
+        {
+            return MatchResult.Fail(reason!);
+        }
+        if (plan.NeedsSlice && !Slice)
+        {
+            return MatchResult.Fail("the pads or output_padding need a Slice to crop the output, and the target has no Slice");
+        }
+        return new Found(root) { Plan = plan };
     }
 
     /// <inheritdoc/>

@@ -143,7 +143,7 @@ public sealed class LowerSoftmaxToSupportedForm : RewritePattern<LowerSoftmaxToS
         string meaning = perAxis
             ? $"{root.OpType} along axis {a} of rank {rank}"
             : $"before opset 13, {root.OpType} over the flattened axes {a}..{rank - 1}";
-        string? reshape = ReshapeProblem(dims, opset);
+        string? reshape = ReshapeProblem(dims, opset, rank);
         if (flattening)
         {
             if (reshape is null)
@@ -174,7 +174,7 @@ public sealed class LowerSoftmaxToSupportedForm : RewritePattern<LowerSoftmaxToS
     }
 
     /// <summary>Why a Reshape to rank 2 and back cannot be emitted, or null.</summary>
-    private string? ReshapeProblem(long[]? dims, long opset)
+    private string? ReshapeProblem(long[]? dims, long opset, int rank)
     {
         if (!Forms.AcceptsRank(2))
         {
@@ -183,6 +183,10 @@ public sealed class LowerSoftmaxToSupportedForm : RewritePattern<LowerSoftmaxToS
         if (!Forms.Reshape)
         {
             return "the target has no Reshape";
+        }
+        if (rank > Forms.MaxReshapeRank)
+        {
+            return $"the target reshapes tensors of rank {Forms.MaxReshapeRank} at most";
         }
         if (opset < 5)
         {

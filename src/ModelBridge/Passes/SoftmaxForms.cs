@@ -22,6 +22,9 @@ public sealed record SoftmaxForms
     /// <summary>Whether Transpose may be used (moving the axis last and back).</summary>
     public bool Transpose { get; init; } = true;
 
+    /// <summary>The largest input rank the target's Reshape takes; null for any.</summary>
+    public int? MaxReshapeRank { get; init; }
+
     /// <summary>True when the target runs the op on input rank <paramref name="rank"/>.</summary>
     public bool AcceptsRank(int rank) => Ranks is null || Ranks.Contains(rank);
 

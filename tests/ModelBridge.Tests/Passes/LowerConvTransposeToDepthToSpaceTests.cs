@@ -1,5 +1,6 @@
 using ModelBridge.Passes;
 using ModelBridge.Rewriting;
+using ModelBridge.Verify;
 using static ModelBridge.Tests.Passes.ConvModels;
 using static ModelBridge.Tests.Passes.ConvTransposeModels;
 
@@ -173,6 +174,35 @@ public sealed class LowerConvTransposeToDepthToSpaceTests
         using Model m = Build(Up2 with { Input = [1, 2, 3, 3], OutChannels = 2 });
         Run(m, new LowerConvTransposeToDepthToSpace());
         Golden.AssertMatches("lower-convtranspose-to-depthtospace", GraphPrinter.Print(m.Graph, ModelBridge.Shapes.ShapeInference.Run(m.Graph)));
+    }
+
+    [TestCase("ort-nnapi")]
+    [TestCase("ort-coreml-neuralnetwork")]
+    public void Paddle_ocr_detector_upsampling_head_converts_and_matches_ort_on_the_photographs(string target)
+    {
+        // Two 2x2 stride-2 ConvTransposes (24→24 and 24→1 channels) that both targets refused.
+        const string fixture = "ch_PP-OCRv4_det_infer";
+        ConversionResult r = RealModels.Convert(fixture, target);
+        using Model converted = r.Model;
+        Assert.That(r.Statistics.Where(s => s.Id == "lower-convtranspose-to-depthtospace").Sum(s => s.Matches), Is.EqualTo(2));
+        Assert.That(converted.Graph.Nodes.Where(n => n.OpType == "ConvTranspose"), Is.Empty);
+        Assert.That(r.Remaining.Unsupported.Where(v => v.OpType is "ConvTranspose" or "DepthToSpace" or "Reshape" or "Transpose"), Is.Empty);
+        IReadOnlyList<Node> made = RealModels.NodesFrom(r, "lower-convtranspose-to-depthtospace");
+        Assert.That(made.Select(n => n.OpType).Order(), Is.EqualTo(new[] { "Conv", "Conv", "DepthToSpace", "DepthToSpace" }));
+        Assert.That(made.Select(n => r.Remaining.Nodes.Single(v => v.Node == n)).Where(v => !v.Supported), Is.Empty, "every node the lowering made runs on the target");
+        RealModels.AssertParityOnPhotographs(fixture, converted);
+
+        // The lowering itself is exact: replayed without the ConvTranspose lowerings, the conversion gives the same bits.
+        using Model original = Model.Load(Path.Combine(RealModels.Dir(fixture), "model.onnx"));
+        using Model without = r.Replay(original, ["lower-convtranspose-to-depthtospace", "lower-convtranspose-to-subpixel-conv"]).Model;
+        Assert.That(without.Graph.Nodes.Count(n => n.OpType == "ConvTranspose"), Is.EqualTo(2));
+        foreach (TestDataSet set in RealModels.DataSets(fixture, original))
+        {
+            var a = Numerics.Run(converted, set.InputsByName());
+            var b = Numerics.Run(without, set.InputsByName());
+            Assert.That(a.Keys, Is.EquivalentTo(b.Keys));
+            Assert.That(a.All(kv => kv.Value.Equals(b[kv.Key])), Is.True, "bit-identical with and without the lowering");
+        }
     }
 
     private static IEnumerable<TestCaseData> ExactCases()

@@ -1,4 +1,5 @@
 using ModelBridge.Passes;
+using ModelBridge.Profiles;
 using ModelBridge.Rewriting;
 using static ModelBridge.Tests.Passes.ConvModels;
 using static ModelBridge.Tests.Passes.ConvTransposeModels;
@@ -131,6 +132,14 @@ public sealed class LowerConvTransposeToSubPixelConvTests
     }
 
     [Test]
+    public void Does_not_fire_when_a_crop_is_needed_and_the_target_has_no_slice()
+    {
+        using Model m = Build(K4S2P1);
+        PipelineResult r = Run(m, new LowerConvTransposeToSubPixelConv(PixelShuffleForms.Any, slice: false));
+        Assert.That(Failures(r, Id).Single(), Does.Contain("has no Slice"));
+    }
+
+    [Test]
     public void Does_not_fire_when_reshape_would_need_a_symbolic_shape()
     {
         using Model m = Build(K4S2P1 with { Strides = [2, 3] });
@@ -163,6 +172,61 @@ public sealed class LowerConvTransposeToSubPixelConvTests
         using Model m = Build(K4S2P1 with { Input = [1, 2, 3, 3], OutChannels = 2, Kernel = [3, 3], Pads = [1, 1, 1, 1], OutputPadding = [1, 1] });
         Run(m, new LowerConvTransposeToSubPixelConv());
         Golden.AssertMatches("lower-convtranspose-to-subpixel-conv", GraphPrinter.Print(m.Graph, ModelBridge.Shapes.ShapeInference.Run(m.Graph)));
+    }
+
+    private static IEnumerable<string> BuiltInTargets() => TargetProfile.BuiltInNames;
+
+    [TestCaseSource(nameof(BuiltInTargets))]
+    public void Is_registered_after_auto_pad_and_before_the_conv_lowerings_for_targets_without_conv_transpose(string target)
+    {
+        TargetProfile profile = TargetProfile.BuiltIn(target);
+        List<string> ids = [.. ModelConverter.PassIds(profile)];
+        int exact = ids.IndexOf("lower-convtranspose-to-depthtospace"), general = ids.IndexOf(Id);
+        if (profile.Find("", "ConvTranspose") is not null)
+        {
+            Assert.That(exact, Is.EqualTo(-1));
+            Assert.That(general, Is.EqualTo(-1));
+            return;
+        }
+        Assert.That(exact, Is.GreaterThan(ids.IndexOf("lower-auto-pad")).And.GreaterThan(0));
+        Assert.That(general, Is.EqualTo(exact + 1), "the exact form first");
+        foreach (string later in new[] { "lower-grouped-conv", "lower-depthwise-multiplier", "split-asymmetric-pads", "lower-conv1x1-to-gemm" })
+        {
+            Assert.That(ids.IndexOf(later), Is.EqualTo(-1).Or.GreaterThan(general), later);
+        }
+    }
+
+    [TestCaseSource(nameof(BuiltInTargets))]
+    public void Conversion_emits_only_nodes_the_target_accepts(string target)
+    {
+        Spec[] layers =
+        [
+            K4S2P1,
+            K4S2P1 with { Kernel = [3, 3], Pads = [1, 1, 1, 1], OutputPadding = [1, 1] },
+            K4S2P1 with { Group = 2 },
+            K4S2P1 with { Strides = [2, 1], Kernel = [4, 3] },
+            K4S2P1 with { Kernel = [2, 2], Pads = null },
+            K4S2P1 with { Kernel = [3, 3], Strides = [1, 1], Pads = [1, 1, 1, 1] },
+        ];
+        TargetProfile profile = TargetProfile.BuiltIn(target);
+        int lowered = 0;
+        foreach (Spec layer in layers)
+        {
+            using Model m = Build(layer);
+            ConversionResult r = ModelConverter.Convert(m, profile);
+            using Model converted = r.Model;
+            foreach (string id in new[] { Id, "lower-convtranspose-to-depthtospace" })
+            {
+                IReadOnlyList<Node> made = RealModels.NodesFrom(r, id);
+                lowered += made.Count > 0 ? 1 : 0;
+                var refused = made.Select(n => r.Remaining.Nodes.Single(v => v.Node == n)).Where(v => !v.Supported).ToList();
+                Assert.That(refused, Is.Empty, () => $"{layer}: {string.Join("; ", refused.Select(v => $"{v.OpType}: {string.Join(", ", v.Reasons)}"))}");
+            }
+        }
+        bool lacksConvTranspose = profile.Find("", "ConvTranspose") is null;
+        bool canShuffle = profile.Find("", "DepthToSpace") is not null;
+        // Without a shuffle (xnnpack) only the stride-1 layer, a plain Conv with no crop, is lowered.
+        Assert.That(lowered, Is.EqualTo(lacksConvTranspose ? canShuffle ? layers.Length : 1 : 0));
     }
 
     /// <summary>Every (kernel, stride, pads, output_padding, dilation) a seeded walk produces, with valid output sizes.</summary>

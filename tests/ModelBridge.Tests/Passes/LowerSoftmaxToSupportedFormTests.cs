@@ -1,4 +1,5 @@
 using ModelBridge.Passes;
+using ModelBridge.Profiles;
 using ModelBridge.Rewriting;
 using static ModelBridge.Tests.Passes.ConvModels;
 
@@ -156,6 +157,61 @@ public sealed class LowerSoftmaxToSupportedFormTests
         using Model m = Softmax([2, 3, 5], 1, 13);
         Run(m, new LowerSoftmaxToSupportedForm());
         Golden.AssertMatches("lower-softmax-to-supported-form", GraphPrinter.Print(m.Graph, ModelBridge.Shapes.ShapeInference.Run(m.Graph)));
+    }
+
+    [TestCase("ort-nnapi", 1)]
+    [TestCase("ort-coreml-neuralnetwork", 0)]
+    public void Rfb_320_scores_run_on_the_target_and_match_ort_on_the_photographs(string target, int lowered)
+    {
+        // Softmax(axis=2) on [1, 4420, 2] at opset 9: NNAPI runs rank 2 or 4 only; CoreML's builder reshapes it itself.
+        const string fixture = "version-RFB-320";
+        ConversionResult r = RealModels.Convert(fixture, target);
+        using Model converted = r.Model;
+        Assert.That(r.Statistics.Where(s => s.Id == Id).Sum(s => s.Matches), Is.EqualTo(lowered));
+        Assert.That(r.Remaining.Unsupported.Where(v => v.OpType is "Softmax" or "Reshape" or "Transpose"), Is.Empty);
+        Assert.That(RealModels.NodesFrom(r, Id).Select(n => r.Remaining.Nodes.Single(v => v.Node == n)).Where(v => !v.Supported), Is.Empty,
+            "every node the lowering made runs on the target");
+        RealModels.AssertParityOnPhotographs(fixture, converted);
+    }
+
+    private static IEnumerable<string> BuiltInTargets() => TargetProfile.BuiltInNames;
+
+    [TestCase("ort-nnapi", true)]
+    [TestCase("xnnpack", true)]
+    [TestCase("ort-coreml-neuralnetwork", false)]
+    [TestCase("ort-coreml-mlprogram", false)]
+    [TestCase("tflite-builtins", false)]
+    [TestCase("ncnn", false)]
+    public void Is_registered_for_targets_that_restrict_softmax(string target, bool registered)
+    {
+        TargetProfile profile = TargetProfile.BuiltIn(target);
+        Assert.That(ModelConverter.PassIds(profile), registered ? Does.Contain(Id) : Does.Not.Contain(Id));
+        if (Pipeline.SoftmaxLoweringFor(profile) is LowerSoftmaxToSupportedForm pass)
+        {
+            Assert.That(pass.Forms.ToString(), Is.EqualTo(target == "ort-nnapi" ? "rank 2/4, Reshape, Transpose" : "rank any, last axis, Transpose"));
+            Assert.That(pass.Forms.MaxReshapeRank, Is.EqualTo(target == "ort-nnapi" ? 4 : null));
+        }
+    }
+
+    [TestCaseSource(nameof(BuiltInTargets))]
+    public void Conversion_emits_only_nodes_the_target_accepts(string target)
+    {
+        (long[] Shape, long? Axis, long Opset)[] heads = [([1, 4420, 2], 2, 9), ([2, 3, 4, 5], 1, 11), ([2, 3, 5], 1, 13), ([1, 6, 4, 4], null, 13), ([4, 10], 1, 13), ([1, 2, 3, 4, 5], -1, 13)];
+        TargetProfile profile = TargetProfile.BuiltIn(target);
+        foreach (var (shape, axis, opset) in heads)
+        {
+            using Model m = Softmax(shape, axis, opset);
+            ConversionResult r = ModelConverter.Convert(m, profile);
+            using Model converted = r.Model;
+            var refused = RealModels.NodesFrom(r, Id).Select(n => r.Remaining.Nodes.Single(v => v.Node == n)).Where(v => !v.Supported).ToList();
+            Assert.That(refused, Is.Empty, () => $"[{string.Join(',', shape)}] axis {axis} opset {opset}: {string.Join("; ", refused.Select(v => $"{v.OpType}: {string.Join(", ", v.Reasons)}"))}");
+            if (target == "ort-nnapi")
+            {
+                // Rank 3 and 5, and the flattening meaning on rank 4, become rank 2; the default axis on rank 4 is written.
+                Assert.That(r.Remaining.Unsupported, Has.Count.EqualTo(shape.Length == 5 ? 1 : 0), $"[{string.Join(',', shape)}]");
+                Assert.That(converted.Graph.Nodes.Single(n => n.OpType == "Softmax").HasAttribute("axis"), Is.True);
+            }
+        }
     }
 
     private static IEnumerable<TestCaseData> Cases()
