@@ -1,6 +1,7 @@
 using ModelBridge.Passes;
 using ModelBridge.Profiles;
 using ModelBridge.Rewriting;
+using ModelBridge.Verify;
 using static ModelBridge.Tests.Passes.ConvModels;
 using static ModelBridge.Tests.Passes.ConvTransposeModels;
 
@@ -175,6 +176,53 @@ public sealed class LowerConvTransposeToSubPixelConvTests
     }
 
     private static IEnumerable<string> BuiltInTargets() => TargetProfile.BuiltInNames;
+
+    /// <summary>
+    /// The ONNX backend node tests, whose expected outputs come from the spec's reference implementation
+    /// (an independent reference), with the weight input made a constant.
+    /// </summary>
+    [TestCase("test_convtranspose", "Conv")]
+    [TestCase("test_convtranspose_dilations", "Conv")]
+    [TestCase("test_convtranspose_pads", "Conv Reshape Transpose Reshape Reshape Transpose Reshape Slice")]
+    [TestCase("test_convtranspose_pad", "Conv Reshape Transpose Reshape Reshape Transpose Reshape Slice")]
+    [TestCase("test_convtranspose_output_shape", null)]
+    [TestCase("test_convtranspose_1d", null)]
+    [TestCase("test_convtranspose_3d", null)]
+    public void Matches_the_onnx_reference_outputs(string test, string? ops)
+    {
+        string dir = Path.Combine(TestPaths.OnnxTestData, "node", test);
+        if (!Directory.Exists(dir))
+        {
+            Assert.That(TestPaths.UnderCi, Is.False, $"{dir} is missing; .ci/run installs libonnx-testdata");
+            Assert.Ignore($"{dir} is missing (apt-get install -y libonnx-testdata)");
+        }
+        using Model corpus = Model.Load(Path.Combine(dir, "model.onnx"));
+        TestDataSet data = TestDataSet.Read(Path.Combine(dir, "test_data_set_0"), corpus);
+        Node original = corpus.Graph.Nodes.Single();
+        using var m = new Model(corpus.Graph.OpsetVersion("")!.Value);
+        NamedTensor x = data.Inputs[0], w = data.Inputs[1];
+        Value xv = m.Graph.AddInput(x.Name, x.Data.ToTensorType());
+        Value wv = m.Graph.AddInitializer(w.Name, Tensor.FromBytes(w.Data.ElementType, [.. w.Data.Dims], w.Data.Bytes));
+        Node ct = m.Graph.AddNode("ConvTranspose", [xv, wv], [original.Outputs[0]!.Name], name: "ct");
+        foreach (AttributeValue a in original.Attributes)
+        {
+            ct.SetAttribute(a);
+        }
+        m.Graph.SetOutputs([ct.Outputs[0]!]);
+        PipelineResult r = Run(m, new LowerConvTransposeToSubPixelConv());
+        if (ops is null)
+        {
+            Assert.That(Matches(r, Id), Is.Zero);
+            Assert.That(Failures(r, Id).Single(), Does.Contain("output_shape").Or.Contain("only 2-D"));
+            return;
+        }
+        Assert.That(string.Join(' ', Ops(m)), Is.EqualTo(ops));
+        var outputs = Numerics.Run(m, new Dictionary<string, TensorData> { [x.Name] = x.Data });
+        foreach (var (name, expected) in data.OutputsByName())
+        {
+            Numerics.AssertClose(name, expected, outputs[name], NumericContract.Approximate(1e-5, 1e-5));
+        }
+    }
 
     [TestCaseSource(nameof(BuiltInTargets))]
     public void Is_registered_after_auto_pad_and_before_the_conv_lowerings_for_targets_without_conv_transpose(string target)
