@@ -191,6 +191,7 @@ public sealed class LowerConvTransposeToDepthToSpaceTests
         Assert.That(made.Select(n => n.OpType).Order(), Is.EqualTo(new[] { "Conv", "Conv", "DepthToSpace", "DepthToSpace" }));
         Assert.That(made.Select(n => r.Remaining.Nodes.Single(v => v.Node == n)).Where(v => !v.Supported), Is.Empty, "every node the lowering made runs on the target");
         RealModels.AssertParityOnPhotographs(fixture, converted);
+        RealModels.AssertLayerParity(fixture, r, target);
 
         // The lowering itself is exact: replayed without the ConvTranspose lowerings, the conversion gives the same bits.
         using Model original = Model.Load(Path.Combine(RealModels.Dir(fixture), "model.onnx"));

@@ -172,6 +172,7 @@ public sealed class LowerSoftmaxToSupportedFormTests
         Assert.That(RealModels.NodesFrom(r, Id).Select(n => r.Remaining.Nodes.Single(v => v.Node == n)).Where(v => !v.Supported), Is.Empty,
             "every node the lowering made runs on the target");
         RealModels.AssertParityOnPhotographs(fixture, converted);
+        RealModels.AssertLayerParity(fixture, r, target);
     }
 
     private static IEnumerable<string> BuiltInTargets() => TargetProfile.BuiltInNames;

@@ -38,6 +38,15 @@ internal static class RealModels
     public static IReadOnlyList<Node> NodesFrom(ConversionResult r, string passId) =>
         [.. r.Model.Graph.Nodes.Where(n => n.Outputs.Any(o => o is not null && r.TensorMap.Get(o.Name)?.Passes.Contains(passId) == true))];
 
+    /// <summary>Asserts that layer-by-layer parity (every mapped tensor, on the photographs, the target's tolerance widened by the passes' contracts) passes.</summary>
+    public static void AssertLayerParity(string fixture, ConversionResult r, string target)
+    {
+        using Model original = Model.Load(Path.Combine(Dir(fixture), "model.onnx"));
+        ParityInputs inputs = ParityInputs.FromTestData(TestDataSet.FindFolders(Dir(fixture)));
+        ParityReport report = ParityChecker.VerifyConversion(original, r, new ParityOptions { Target = TargetProfile.BuiltIn(target), Dims = r.Options.Dims }, inputs);
+        Assert.That(report.Passed, Is.True, report.ToString());
+    }
+
     /// <summary>Asserts that every output on every photograph is within 1e-4 relative to max of ORT's on the original.</summary>
     public static void AssertParityOnPhotographs(string fixture, Model converted)
     {
