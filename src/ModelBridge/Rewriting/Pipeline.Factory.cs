@@ -27,10 +27,11 @@ public sealed partial class Pipeline
     /// </summary>
     /// <remarks>
     /// Lowering, chosen from the profile: the convolution lowering its Conv/pool constraints need
-    /// (<see cref="ConvLoweringFor"/>), GroupNorm decomposition where it lacks GroupNormalization (into
+    /// (<see cref="ConvLoweringFor"/>) with the ConvTranspose lowering where it lacks ConvTranspose
+    /// (<see cref="ConvTransposeLoweringFor"/>), GroupNorm decomposition where it lacks GroupNormalization (into
     /// InstanceNormalization where it has it, else the moments form), standalone BatchNorm to Mul/Add
-    /// where it lacks BatchNormalization, activation lowerings for activations it lacks, the caller's
-    /// additional passes, then cleanup.
+    /// where it lacks BatchNormalization, activation lowerings for activations it lacks, Softmax in a
+    /// form it runs (<see cref="SoftmaxLoweringFor"/>), the caller's additional passes, then cleanup.
     /// </remarks>
     public static IReadOnlyList<Pipeline> ForProfile(TargetProfile profile, ConvertOptions? options = null)
     {
@@ -38,6 +39,9 @@ public sealed partial class Pipeline
         options ??= new ConvertOptions();
         bool Has(string op) => profile.Find("", op) is not null;
         var lowering = new List<Pass>(ConvLoweringPasses(ConvLoweringFor(profile, options)));
+        // ConvTranspose lowering follows lower-auto-pad (pads made explicit) and precedes the Conv
+        // lowerings, which then see the Convs it creates.
+        lowering.InsertRange(lowering.FindIndex(p => p is LowerAutoPad) + 1, ConvTransposeLoweringFor(profile));
         if (!Has("GroupNormalization"))
         {
             lowering.Add(new DecomposeGroupNorm(Has("InstanceNormalization") ? GroupNormDecomposition.InstanceNorm : GroupNormDecomposition.Moments));
@@ -66,10 +70,89 @@ public sealed partial class Pipeline
         {
             lowering.Add(new LowerGelu());
         }
+        if (SoftmaxLoweringFor(profile) is { } softmax)
+        {
+            lowering.Add(softmax);
+        }
         lowering.AddRange(options.AdditionalPasses);
         lowering.Add(new EliminateDeadNodes());
         lowering.Add(new DeduplicateInitializers());
         return [new Pipeline(CanonicalPasses(options.Dims, options.KeepInitializerInputs)), new Pipeline(lowering)];
+    }
+
+    /// <summary>
+    /// The ConvTranspose lowering for a target without ConvTranspose that has Conv: kernel == stride to a
+    /// 1×1 Conv and DepthToSpace (exact), then every other 2-D form to a sub-pixel Conv, with the
+    /// pixel-shuffle forms and the Slice the profile accepts. Empty when the target has ConvTranspose.
+    /// </summary>
+    public static IReadOnlyList<Pass> ConvTransposeLoweringFor(TargetProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        if (profile.Find("", "ConvTranspose") is not null || profile.Find("", "Conv") is null)
+        {
+            return [];
+        }
+        PixelShuffleForms forms = PixelShuffleFormsFor(profile);
+        return [new LowerConvTransposeToDepthToSpace(forms), new LowerConvTransposeToSubPixelConv(forms, slice: profile.Find("", "Slice") is not null)];
+    }
+
+    /// <summary>The pixel-shuffle forms a profile accepts: its DepthToSpace modes (DCR first) on 4-D input, and rank-4 Reshape with Transpose.</summary>
+    public static PixelShuffleForms PixelShuffleFormsFor(TargetProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        string[] modes = [];
+        if (profile.Find("", "DepthToSpace") is { } d2s && (d2s.InputRanks?.Contains(4) ?? d2s.InputRank?.Contains(4) ?? true))
+        {
+            IReadOnlyList<string>? allowed = d2s.Attributes?.GetValueOrDefault("mode");
+            modes = [.. new[] { "DCR", "CRD" }.Where(m => allowed?.Contains(m) ?? true)];
+        }
+        OpConstraints? reshape = profile.Find("", "Reshape");
+        bool reshapeTranspose = reshape is not null && profile.Find("", "Transpose") is not null
+            && (reshape.InputRanks?.Contains(4) ?? reshape.InputRank?.Contains(4) ?? true);
+        return new PixelShuffleForms { DepthToSpaceModes = modes, ReshapeTranspose = reshapeTranspose };
+    }
+
+    /// <summary>
+    /// The Softmax lowering a profile needs: null when it runs Softmax of every rank and axis (or has no
+    /// Softmax to lower into); otherwise <see cref="LowerSoftmaxToSupportedForm"/> with its ranks, its
+    /// last-axis rule, and the Reshape/Transpose it has. LogSoftmax is included when its constraints are
+    /// the same.
+    /// </summary>
+    public static Pass? SoftmaxLoweringFor(TargetProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        SoftmaxForms? forms = SoftmaxFormsFor(profile, profile.Find("", "Softmax"));
+        if (forms is null)
+        {
+            return null;
+        }
+        SoftmaxForms? log = SoftmaxFormsFor(profile, profile.Find("", "LogSoftmax"));
+        bool sameForLog = log is not null && log.LastAxisOnly == forms.LastAxisOnly
+            && (log.Ranks ?? []).SequenceEqual(forms.Ranks ?? []) && (log.Ranks is null) == (forms.Ranks is null);
+        return new LowerSoftmaxToSupportedForm(forms, sameForLog ? ["Softmax", "LogSoftmax"] : ["Softmax"]);
+    }
+
+    private static SoftmaxForms? SoftmaxFormsFor(TargetProfile profile, OpConstraints? c)
+    {
+        if (c is null)
+        {
+            return null;
+        }
+        IReadOnlyList<int>? ranks = c.InputRanks ?? (c.InputRank is { } r ? [.. Enumerable.Range(1, 8).Where(k => r.Contains(k))] : null);
+        bool lastOnly = c.Axes is { Count: > 0 } axes && axes.All(a => a is "last" or "-1");
+        if (ranks is null && !lastOnly)
+        {
+            return null;
+        }
+        OpConstraints? reshape = profile.Find("", "Reshape");
+        return new SoftmaxForms
+        {
+            Ranks = ranks,
+            LastAxisOnly = lastOnly,
+            Reshape = reshape is not null,
+            Transpose = profile.Find("", "Transpose") is not null,
+            MaxReshapeRank = reshape?.InputRank?.Max is long max ? (int)max : reshape?.InputRanks?.Max(),
+        };
     }
 
     /// <summary>What the profile's Conv/pool constraints ask of the convolution lowering.</summary>
