@@ -88,6 +88,12 @@ internal static class OnnxExporter
         ShapeInferenceResult? shapes = options.WriteInferredShapes ? options.Shapes ?? graph.Shapes : null;
         foreach (Value v in graph.Inputs)
         {
+            // A pruned export drops the initializers it does not read; an input that was one of them
+            // (the IR < 4 habit of listing every weight) goes too, or it would become a required feed.
+            if (kept is not null && v.Initializer is not null && !kept.Value.Used.Contains(v))
+            {
+                continue;
+            }
             gp.Input.Add(ExportInfo(v, v.Info, shapes?.TypeOf(v) ?? v.DeclaredType));
         }
         foreach (Value v in kept is null ? graph.Outputs : [])

@@ -362,7 +362,8 @@ public static partial class ProfileChecker
         return Constants.Of(v) is { ElementCount: 1 } t && DataTypes.IsFloatingPoint(t.DataType) && DataTypes.IsConvertible(t.DataType) ? t.ToFloatArray()[0] : null;
     }
 
-    private static bool Same(double a, double b) => a == b || Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b));
+    // An infinite bound (an absent Clip max) matches only itself: the relative slack would otherwise be infinite too.
+    private static bool Same(double a, double b) => a == b || (double.IsFinite(a) && double.IsFinite(b) && Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b)));
 
     private static string Format(double v) => double.IsInfinity(v) ? (v > 0 ? "+inf" : "-inf") : v.ToString("G", CultureInfo.InvariantCulture);
 

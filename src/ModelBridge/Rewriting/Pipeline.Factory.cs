@@ -30,8 +30,10 @@ public sealed partial class Pipeline
     /// (<see cref="ConvLoweringFor"/>) with the ConvTranspose lowering where it lacks ConvTranspose
     /// (<see cref="ConvTransposeLoweringFor"/>), GroupNorm decomposition where it lacks GroupNormalization (into
     /// InstanceNormalization where it has it, else the moments form), standalone BatchNorm to Mul/Add
-    /// where it lacks BatchNormalization, activation lowerings for activations it lacks, Softmax in a
-    /// form it runs (<see cref="SoftmaxLoweringFor"/>), the caller's additional passes, then cleanup.
+    /// where it lacks BatchNormalization, target-aware lowerings of activations and Clips it refuses
+    /// (<see cref="TargetLowerings"/>: each is registered when the profile lacks its root op or constrains
+    /// it), Softmax in a form it runs (<see cref="SoftmaxLoweringFor"/>), the caller's additional passes,
+    /// then cleanup.
     /// </remarks>
     public static IReadOnlyList<Pipeline> ForProfile(TargetProfile profile, ConvertOptions? options = null)
     {
@@ -50,25 +52,13 @@ public sealed partial class Pipeline
         {
             lowering.Add(new LowerBatchNormToMulAdd());
         }
-        if (!Has("HardSwish"))
+        foreach (Pass pass in TargetLowerings(profile))
         {
-            lowering.Add(new LowerHardSwish(useHardSigmoid: Has("HardSigmoid")));
-        }
-        if (!Has("HardSigmoid"))
-        {
-            lowering.Add(new LowerHardSigmoid());
-        }
-        if (!Has("LeakyRelu") && Has("Max"))
-        {
-            lowering.Add(new LowerLeakyRelu());
-        }
-        if (!Has("PRelu"))
-        {
-            lowering.Add(new LowerPRelu());
-        }
-        if (!Has("Gelu"))
-        {
-            lowering.Add(new LowerGelu());
+            // Each fires only on nodes the target refuses; skip those whose root op it takes without conditions.
+            if (pass is not LowerActivation lower || MayRefuse(profile, lower.RootOp))
+            {
+                lowering.Add(pass);
+            }
         }
         if (SoftmaxLoweringFor(profile) is { } softmax)
         {
@@ -154,6 +144,31 @@ public sealed partial class Pipeline
             MaxReshapeRank = reshape?.InputRank?.Max is long max ? (int)max : reshape?.InputRanks?.Max(),
         };
     }
+
+    /// <summary>
+    /// Every target-aware lowering, configured for <paramref name="profile"/>, in the order
+    /// <see cref="ForProfile"/> runs them: each lowers only nodes the target refuses, into the first of its forms
+    /// whose every node the target accepts (<see cref="Profiles.ProfileChecker.CheckCandidate"/>), and otherwise
+    /// leaves the node and says why. A new lowering that creates nodes for a target joins this list (the
+    /// lowering × profile test runs every entry against every built-in profile).
+    /// </summary>
+    public static IReadOnlyList<Pass> TargetLowerings(TargetProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        return
+        [
+            new LowerHardSwish(profile),
+            new LowerHardSigmoid(profile),
+            new LowerLeakyRelu(profile),
+            new LowerPRelu(profile),
+            new LowerGelu(profile),
+            new LowerClip(profile),
+        ];
+    }
+
+    /// <summary>True when the profile lacks <paramref name="op"/> or constrains it beyond its defaults (so some nodes may be refused).</summary>
+    private static bool MayRefuse(TargetProfile profile, string op) =>
+        !profile.Ops.TryGetValue(op, out OpConstraints? own) || own with { Note = null } != new OpConstraints();
 
     /// <summary>What the profile's Conv/pool constraints ask of the convolution lowering.</summary>
     public static ConvLoweringOptions ConvLoweringFor(TargetProfile profile, ConvertOptions? options = null)

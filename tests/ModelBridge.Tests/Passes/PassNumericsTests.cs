@@ -55,38 +55,6 @@ public sealed class PassNumericsTests
         Check(m, new LowerBatchNormToMulAdd());
     }
 
-    private static Model Activation(string op, params Google.Protobuf.IMessage[] _)
-    {
-        var m = new Model(20);
-        Graph g = m.Graph;
-        Value x = g.AddInput("x", new TensorType(DataType.Float, TensorShape.Of(2, 3, 5, 5)));
-        Node n = op == "PRelu"
-            ? g.AddNode("PRelu", [x, g.AddInitializer("slope", Tensor.Create<float>([3, 1, 1], [0.1f, 0.25f, -0.3f]))], ["y"], name: "/act/PRelu")
-            : g.AddNode(op, [x], ["y"], name: "/act/" + op);
-        if (op == "LeakyRelu")
-        {
-            n.SetFloat("alpha", 0.1f);
-        }
-        if (op == "HardSigmoid")
-        {
-            n.SetFloat("alpha", 0.25f);
-            n.SetFloat("beta", 0.4f);
-        }
-        g.SetOutputs([n.Outputs[0]!]);
-        return m;
-    }
-
-    [Test]
-    public void Activation_lowerings_meet_their_contracts()
-    {
-        using (Model m = Activation("HardSwish")) { Check(m, new LowerHardSwish(useHardSigmoid: true)); }
-        using (Model m = Activation("HardSwish")) { Check(m, new LowerHardSwish(useHardSigmoid: false)); }
-        using (Model m = Activation("HardSigmoid")) { Check(m, new LowerHardSigmoid()); }
-        using (Model m = Activation("LeakyRelu")) { Check(m, new LowerLeakyRelu()); }
-        using (Model m = Activation("PRelu")) { Check(m, new LowerPRelu()); }
-        using (Model m = Activation("Gelu")) { Check(m, new LowerGelu()); }
-    }
-
     [Test]
     public void Cleanup_passes_are_bit_exact_on_a_detector()
     {
