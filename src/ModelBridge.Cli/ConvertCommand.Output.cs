@@ -65,7 +65,7 @@ internal static partial class ConvertCommand
         notices = Notices(r),
         allSupported = o.Deployed.AllSupported,
         fallsBackToCpu = r.Profile.Fallback.Enabled,
-        unsupported = o.Deployed.Unsupported.Select(n => new { name = n.Name, op = n.OpType, reasons = n.Reasons.Select(x => x.ToString()) }),
+        unsupported = o.Deployed.Unsupported.Select(n => new { name = n.Name, op = n.OpType, reasons = n.Reasons.Select(x => x.ToString()), noExactRewrite = NoRewrite(r, n) }),
         partition = o.Deployed.Partition,
         postprocess = o.Split is { } split ? new { model = o.PostPath, tensors = split.CutTensors, graphInputs = split.PostGraphInputs, nodes = split.TailNodes } : null,
     };
@@ -101,6 +101,10 @@ internal static partial class ConvertCommand
                 {
                     Console.WriteLine($"      - {reason}");
                 }
+                foreach (string why in NoRewrite(r, n))
+                {
+                    Console.WriteLine($"      no exact rewrite: {why}");
+                }
             }
         }
         PartitionText.Print(Console.Out, profile, o.Deployed);
@@ -126,5 +130,12 @@ internal static partial class ConvertCommand
             notices.Add($"{named.Matches} unnamed node(s) were named after their first output (Conv_245 and the like)");
         }
         return notices;
+    }
+
+    /// <summary>Why the conversion left a refused node as it is: the passes that declined it, or that none rewrites its operator.</summary>
+    private static IReadOnlyList<string> NoRewrite(ConversionResult r, NodeVerdict node)
+    {
+        IReadOnlyList<string> refusals = r.RewriteRefusals(node.Name);
+        return refusals.Count > 0 ? refusals : [$"no ModelBridge pass rewrites {node.OpType} into {r.Profile.Name}'s operators"];
     }
 }

@@ -53,6 +53,17 @@ public sealed record ConvertOptions
 public sealed record ConversionResult(Model Model, ProvenanceMap TensorMap, IReadOnlyList<PassStatistics> Statistics, ProfileReport Remaining,
     IReadOnlyList<string> PassIds, TargetProfile Profile, ConvertOptions Options)
 {
+    /// <summary>
+    /// Why no rewrite turned a node the target still refuses into something it accepts: each pass that was
+    /// tried on the node (in its last round) and the reason it declined, as <c>pass-id: reason</c>. Empty
+    /// when no pass of this conversion rewrites the node's operator at all.
+    /// </summary>
+    public IReadOnlyList<string> RewriteRefusals(string nodeName)
+    {
+        ArgumentNullException.ThrowIfNull(nodeName);
+        return [.. Statistics.Where(s => s.Refusals.ContainsKey(nodeName)).Select(s => $"{s.Id}: {s.Refusals[nodeName]}")];
+    }
+
     /// <summary>Per factored convolution: rank, weight error, MACs and parameters before/after (from the pass notes).</summary>
     public IReadOnlyList<SeparableReport> SeparableReports => [.. Statistics.SelectMany(s => s.Notes).OfType<SeparableReport>()];
 

@@ -71,6 +71,9 @@ public sealed class GraphRewriter
     /// <summary>Nodes changed in place by the current pass.</summary>
     internal int NodesModified { get; set; }
 
+    /// <summary>Why the current pass did not apply, by node name (the pass manager keeps the last round's).</summary>
+    internal Dictionary<string, string> Refusals { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Notes of the current pass (see <see cref="Note"/>).</summary>
     internal List<PassNote> Notes { get; set; } = [];
 

@@ -21,6 +21,12 @@ public sealed record PassStatistics(string Id, int Matches, int NodesAdded, int 
 
     /// <summary>What the pass reported about its rewrites, in order (<see cref="GraphRewriter.Note"/>).</summary>
     public IReadOnlyList<PassNote> Notes { get; init; } = [];
+
+    /// <summary>
+    /// Why the pass did not apply at each node it was tried on in its last round, by node name: the nodes
+    /// it still declines once the pipeline has settled (for a lowering, why no rewrite the target accepts exists).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Refusals { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>Options of a pipeline run.</summary>
@@ -97,6 +103,7 @@ public sealed partial class Pipeline
         var stats = Passes.ToDictionary(p => p.Id, p => (Matches: 0, Added: 0, Removed: 0, Time: TimeSpan.Zero, Failures: new List<string>()));
         var modified = Passes.ToDictionary(p => p.Id, _ => 0);
         var notes = Passes.ToDictionary(p => p.Id, _ => new List<PassNote>());
+        var refusals = Passes.ToDictionary(p => p.Id, _ => new Dictionary<string, string>(StringComparer.Ordinal));
         int rounds = 0;
         bool changed = true;
         while (changed && rounds < options.MaxRounds)
@@ -117,6 +124,7 @@ public sealed partial class Pipeline
                 rewriter.NodesRemoved = 0;
                 rewriter.NodesModified = 0;
                 rewriter.Notes = notes[pass.Id];
+                rewriter.Refusals = new Dictionary<string, string>(StringComparer.Ordinal);
                 rewriter.DeclaredOps = pass.GeneratedOps;
                 var failures = new List<string>();
                 long start = Stopwatch.GetTimestamp();
@@ -126,6 +134,7 @@ public sealed partial class Pipeline
                 stats[pass.Id] = (s.Matches + matches, s.Added + rewriter.NodesAdded, s.Removed + rewriter.NodesRemoved, s.Time + elapsed,
                     rounds == 1 ? failures : s.Failures);
                 modified[pass.Id] += rewriter.NodesModified;
+                refusals[pass.Id] = rewriter.Refusals;
                 if (matches > 0)
                 {
                     changed = true;
@@ -142,6 +151,7 @@ public sealed partial class Pipeline
             {
                 NodesModified = modified[p.Id],
                 Notes = notes[p.Id],
+                Refusals = refusals[p.Id],
             })
             .ToList();
         return new PipelineResult(provenance, list, rounds);
