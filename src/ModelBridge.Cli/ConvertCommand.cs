@@ -102,7 +102,7 @@ internal static partial class ConvertCommand
             var outcome = new Outcome(
                 split is null ? result.Remaining : ProfileChecker.Check(split.Main.Graph, profile, ShapeInference.Run(split.Main.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims })),
                 split, outFile.FullName, MapPathFor(outFile.FullName), ManifestPathFor(outFile.FullName), split is null ? null : PostPathFor(outFile.FullName));
-            OutputManifest manifest = OutputManifest.Create(original, converted, result.TensorMap, surgery);
+            OutputManifest manifest = OutputManifest.Create(original, converted, result.TensorMap, surgery, profile);
             if (split is not null)
             {
                 manifest = manifest.WithPostprocess(split, Path.GetFileName(outcome.PostPath)!, result.TensorMap);

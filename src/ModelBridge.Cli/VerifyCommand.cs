@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelBridge.Ir;
+using ModelBridge.Profiles;
 using ModelBridge.Rewriting;
 using ModelBridge.Surgery;
 using ModelBridge.Verify;
@@ -67,7 +68,7 @@ internal static class VerifyCommand
             var options = new ParityOptions
             {
                 Rule = ParseRule(parse.GetValue(rule)!),
-                Target = parse.GetValue(target) is { } t ? CliOptions.ResolveTarget(t) : null,
+                Target = parse.GetValue(target) is { } t ? CliOptions.ResolveTarget(t) : TargetFromManifest(convertedFile, parse.GetValue(json)),
                 MaxMemoryBytes = ParseSize(parse.GetValue(maxMemory)!),
                 Dims = dims,
             };
@@ -108,6 +109,42 @@ internal static class VerifyCommand
             return result.Passed ? Program.Ok : Program.ParityFailed;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The target CONVERTED was converted for, read from the manifest <c>convert</c> wrote beside it (a built-in
+    /// profile by name, a custom one from its file while it still exists), so its tolerance applies; null when
+    /// there is no manifest or it names no target.
+    /// </summary>
+    private static TargetProfile? TargetFromManifest(FileInfo converted, bool json)
+    {
+        string path = ConvertCommand.ManifestPathFor(converted.FullName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        OutputManifest manifest;
+        try
+        {
+            manifest = OutputManifest.FromJson(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+        bool builtIn = manifest.TargetOrigin is null || manifest.TargetOrigin.StartsWith("built-in:", StringComparison.Ordinal);
+        TargetProfile? profile = manifest.Target switch
+        {
+            null => null,
+            var name when builtIn && TargetProfile.BuiltInNames.Contains(name) => TargetProfile.BuiltIn(name),
+            _ when !builtIn && File.Exists(manifest.TargetOrigin) => TargetProfile.Load(manifest.TargetOrigin!),
+            _ => null,
+        };
+        if (profile is not null)
+        {
+            CliSupport.Text(json).WriteLine($"verify: judging at {profile.Name}'s tolerance, the target {Path.GetFileName(path)} names (--target overrides)");
+        }
+        return profile;
     }
 
     /// <summary>

@@ -25,11 +25,20 @@ public enum ParityRule
 /// <param name="Atol">Absolute tolerance.</param>
 /// <remarks>
 /// A tensor's default tolerance is the target's (<see cref="FromProfile"/>) widened by the numeric
-/// contract of the passes that produced it (<see cref="Widen"/>): an approximate pass is allowed its
-/// declared error on top of the target's.
+/// contract of the passes that produced it, and of those upstream of it (<see cref="Widen"/>): an
+/// approximate pass is allowed its declared error on top of the target's.
 /// </remarks>
 public sealed record Tolerance(double Rtol, double Atol)
 {
+    /// <summary>
+    /// A further absolute tolerance as a fraction of the tensor's largest magnitude (max|ref|), for the
+    /// elementwise rule: |d| ≤ atol + <see cref="ScaledAtol"/>·max|ref|, or |d| ≤ rtol·|ref|. A rewrite
+    /// that reorders a sum (a folded BatchNorm, a refactored activation) changes it by a fraction of the
+    /// terms' magnitude, not of the result's; where terms cancel, |ref| is small but the error is not, so
+    /// the error of approximate rewrites is judged against the tensor's scale. Zero for exact tensors.
+    /// </summary>
+    public double ScaledAtol { get; init; }
+
     /// <summary>Tolerance used when no target is given: float32 kernels with reordered accumulation.</summary>
     public static Tolerance Default { get; } = new(1e-4, 1e-5);
 
@@ -59,18 +68,19 @@ public sealed record Tolerance(double Rtol, double Atol)
         {
             Rtol = Rtol + r,
             Atol = Atol + contract.AbsoluteTolerance,
+            ScaledAtol = ScaledAtol + r,
             CosineFloor = CosineFloor - (0.5 * r * r),
         };
     }
 
     /// <inheritdoc/>
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"rtol={Rtol:G3} atol={Atol:G3} cos>={CosineFloor:G6}");
+        string.Create(CultureInfo.InvariantCulture, $"rtol={Rtol:G3} atol={Atol:G3}{(ScaledAtol > 0 ? $"+{ScaledAtol:G3}·max|ref|" : "")} cos>={CosineFloor:G6}");
 }
 
 /// <summary>
 /// Decides whether an actual tensor matches a reference: <see cref="Exact"/> for bit-identical values,
-/// or one of the tolerant comparers (<see cref="Elementwise"/>, <see cref="RelativeToMax"/>,
+/// or one of the tolerant comparers (<see cref="Elementwise(double, double)"/>, <see cref="RelativeToMax"/>,
 /// <see cref="Cosine"/>), each judging one scalar <see cref="Error"/> against a <see cref="Threshold"/>.
 /// </summary>
 /// <remarks>
@@ -88,7 +98,14 @@ public abstract class TensorComparer
     public static TensorComparer Exact { get; } = new ExactComparer();
 
     /// <summary>Fails where |d| &gt; atol and |d| &gt; rtol·|ref|; the error is max |d|/max(atol, rtol·|ref|), the threshold 1.</summary>
-    public static TensorComparer Elementwise(double rtol, double atol) => new ElementwiseComparer(Check(rtol), Check(atol));
+    public static TensorComparer Elementwise(double rtol, double atol) => new ElementwiseComparer(Check(rtol), Check(atol), 0);
+
+    /// <summary>
+    /// Like <see cref="Elementwise(double, double)"/>, with a further absolute tolerance of
+    /// <paramref name="scaledAtol"/>·max|ref| (see <see cref="Tolerance.ScaledAtol"/>).
+    /// </summary>
+    public static TensorComparer Elementwise(double rtol, double atol, double scaledAtol) =>
+        scaledAtol == 0 ? Elementwise(rtol, atol) : new ElementwiseComparer(Check(rtol), Check(atol), Check(scaledAtol));
 
     /// <summary>max|d| ≤ atol + rtol·max|ref|; the error is max|d|/max|ref|, the threshold rtol + atol/max|ref|.</summary>
     public static TensorComparer RelativeToMax(double rtol, double atol = 0) => new RelativeToMaxComparer(Check(rtol), Check(atol));
@@ -104,7 +121,7 @@ public abstract class TensorComparer
         return rule switch
         {
             ParityRule.Elementwise when tolerance.Rtol == 0 && tolerance.Atol == 0 => Exact,
-            ParityRule.Elementwise => Elementwise(tolerance.Rtol, tolerance.Atol),
+            ParityRule.Elementwise => Elementwise(tolerance.Rtol, tolerance.Atol, tolerance.ScaledAtol),
             ParityRule.RelativeToMax => RelativeToMax(tolerance.Rtol, tolerance.Atol),
             ParityRule.Cosine => Cosine(tolerance.CosineFloor),
             _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "Unknown parity rule."),
@@ -130,8 +147,26 @@ public abstract class TensorComparer
     /// <summary>Metrics of <paramref name="actual"/> against <paramref name="reference"/>, with what this comparer needs.</summary>
     public ParityMetrics Measure(ReadOnlySpan<float> reference, ReadOnlySpan<float> actual, double quantile = 0.99) =>
         this is ElementwiseComparer e
-            ? ParityMetrics.Compute(reference, actual, e.Rtol, e.Atol, quantile)
+            ? ParityMetrics.Compute(reference, actual, e.Rtol, e.Atol + (e.ScaledAtol == 0 ? 0 : e.ScaledAtol * MaxFiniteMagnitude(reference)), quantile)
             : ParityMetrics.Compute(reference, actual, quantile);
+
+    private static double MaxFiniteMagnitude(ReadOnlySpan<float> values)
+    {
+        float max = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values);
+        if (float.IsFinite(max))
+        {
+            return Math.Abs(max);
+        }
+        double finite = 0;
+        foreach (float v in values)
+        {
+            if (float.IsFinite(v))
+            {
+                finite = Math.Max(finite, Math.Abs(v));
+            }
+        }
+        return finite;
+    }
 
     private static double Check(double tolerance, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(tolerance))] string? name = null) =>
         tolerance >= 0 && double.IsFinite(tolerance) ? tolerance : throw new ArgumentOutOfRangeException(name, tolerance, "A tolerance must be finite and non-negative.");
@@ -147,20 +182,24 @@ public abstract class TensorComparer
         public override string ToString() => "exact";
     }
 
-    private sealed class ElementwiseComparer(double rtol, double atol) : TensorComparer
+    private sealed class ElementwiseComparer(double rtol, double atol, double scaledAtol) : TensorComparer
     {
         public double Rtol { get; } = rtol;
 
         public double Atol { get; } = atol;
 
+        public double ScaledAtol { get; } = scaledAtol;
+
         public override ParityRule? Rule => ParityRule.Elementwise;
 
         public override double Error(ParityMetrics metrics) =>
-            metrics.ElementwiseRatio ?? (metrics.MaxAbsError / Math.Max(Atol, Rtol * Math.Max(Math.Abs(metrics.WorstReference), ParityMetrics.Tiny)));
+            metrics.ElementwiseRatio ?? (metrics.MaxAbsError / Math.Max(Atol + (ScaledAtol * metrics.ReferenceMaxMagnitude), Rtol * Math.Max(Math.Abs(metrics.WorstReference), ParityMetrics.Tiny)));
 
         public override double Threshold(ParityMetrics metrics) => 1;
 
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"elementwise(rtol={Rtol:G3}, atol={Atol:G3})");
+        public override string ToString() => ScaledAtol == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"elementwise(rtol={Rtol:G3}, atol={Atol:G3})")
+            : string.Create(CultureInfo.InvariantCulture, $"elementwise(rtol={Rtol:G3}, atol={Atol:G3}+{ScaledAtol:G3}·max|ref|)");
     }
 
     private sealed class RelativeToMaxComparer(double rtol, double atol) : TensorComparer

@@ -195,4 +195,21 @@ public sealed class TensorComparerTests
         Assert.That(() => ParityMetrics.Compare(TensorData.Create<float>([1], [1f]), TensorData.Create<int>([1], [1])),
             Throws.ArgumentException.With.Message.Contains("element types differ"));
     }
+
+    [Test]
+    public void An_approximate_contract_is_judged_against_the_tensors_scale_where_terms_cancel()
+    {
+        // A reordered sum moves a near-zero result by a fraction of its terms' size (here 1e-5 of 300),
+        // far beyond rtol·|ref| at that element.
+        float[] r = [300f, -250f, 0.01f];
+        float[] a = [300f, -250f, 0.01f + 3e-3f];
+        Assert.That(TensorComparer.Elementwise(1e-4, 1e-5).Accepts(TensorComparer.Elementwise(1e-4, 1e-5).Measure(r, a)), Is.False);
+        TensorComparer scaled = TensorComparer.Elementwise(1e-4, 1e-5, 1e-5);
+        Assert.That(scaled.Accepts(scaled.Measure(r, a)), Is.True, "3e-3 ≤ 1e-5 + 1e-5·300");
+        float[] off = [300f, -250f, 0.01f + 4e-3f];
+        Assert.That(scaled.Accepts(scaled.Measure(r, off)), Is.False, "4e-3 > 1e-5 + 1e-5·300");
+        Tolerance widened = new Tolerance(1e-4, 1e-5).Widen(Rewriting.NumericContract.Approximate(1e-5, 0));
+        Assert.That(widened.ScaledAtol, Is.EqualTo(1e-5));
+        Assert.That(new Tolerance(1e-4, 1e-5).Widen(Rewriting.NumericContract.Exact).ScaledAtol, Is.Zero, "exact tensors get no scaled allowance");
+    }
 }

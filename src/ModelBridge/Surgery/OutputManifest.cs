@@ -28,6 +28,15 @@ public sealed class OutputManifest
     /// <summary>The format tag (<see cref="FormatTag"/>).</summary>
     public string Format { get; init; } = FormatTag;
 
+    /// <summary>
+    /// The target profile the model was converted for (its name, e.g. <c>ort-nnapi</c>), so that a later
+    /// <c>verify</c> judges it at that target's tolerance without being told again.
+    /// </summary>
+    public string? Target { get; init; }
+
+    /// <summary>Where that profile came from: <c>built-in:NAME</c> or the path of a profile JSON file.</summary>
+    public string? TargetOrigin { get; init; }
+
     /// <summary>Channel layout of the heads (<c>anchor-major</c>, <c>class-major</c>), when the model has heads.</summary>
     public string? Layout { get; init; }
 
@@ -67,6 +76,8 @@ public sealed class OutputManifest
         return new OutputManifest
         {
             Format = Format,
+            Target = Target,
+            TargetOrigin = TargetOrigin,
             Layout = Layout,
             Anchors = Anchors,
             Classes = Classes,
@@ -96,7 +107,9 @@ public sealed class OutputManifest
     /// <param name="converted">The converted model; left unchanged (missing shapes are inferred on a copy).</param>
     /// <param name="provenance">The conversion's tensor map (new names to original names and slices).</param>
     /// <param name="options">The surgery options used (for the head description and layout); defaults when null.</param>
-    public static OutputManifest Create(Model original, Model converted, ProvenanceMap provenance, OutputSurgeryOptions? options = null)
+    /// <param name="target">The profile the model was converted for, recorded so a later verify uses its tolerance; none when null.</param>
+    public static OutputManifest Create(Model original, Model converted, ProvenanceMap provenance, OutputSurgeryOptions? options = null,
+        Profiles.TargetProfile? target = null)
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(converted);
@@ -123,6 +136,8 @@ public sealed class OutputManifest
         long[]? image = inputs.Select(v => Dims(v, shapes)).FirstOrDefault(d => d is { Length: 4 } && d[2] > 0 && d[3] > 0);
         return new OutputManifest
         {
+            Target = target?.Name,
+            TargetOrigin = target?.Origin,
             Layout = hasHeads ? (layout == HeadLayout.AnchorMajor ? "anchor-major" : "class-major") : null,
             Anchors = geometry?.Anchors,
             Classes = geometry is { Classes: > 0 } ? geometry.Classes : null,

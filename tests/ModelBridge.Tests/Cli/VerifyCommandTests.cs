@@ -192,4 +192,18 @@ public sealed class VerifyCommandTests
         m.Save(path);
         return path;
     }
+
+    [Test]
+    public void Verify_judges_at_the_target_the_manifest_names()
+    {
+        using var dir = TestPaths.NewTempDir();
+        string rfb = Path.Combine(TestPaths.Fixtures, "real", "version-RFB-320");
+        string output = dir.File("rfb.onnx");
+        Assert.That(Run("convert", Path.Combine(rfb, "model.onnx"), "-t", "ort-nnapi", "-o", output).Code, Is.EqualTo(Program.Ok));
+        var (code, stdout, stderr) = Run("verify", Path.Combine(rfb, "model.onnx"), output, "--inputs", Path.Combine(rfb, "test_data_set_0"), "--json");
+        Assert.That(code, Is.EqualTo(Program.Ok), stderr);
+        Assert.That(stderr, Does.Contain("judging at ort-nnapi's tolerance"));
+        using var doc = CliHarness.SingleJson(stdout);
+        Assert.That(doc.RootElement.GetProperty("run").GetProperty("target").GetString(), Is.EqualTo("ort-nnapi"));
+    }
 }
