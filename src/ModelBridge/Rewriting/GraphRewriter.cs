@@ -15,6 +15,7 @@ public sealed class GraphRewriter
     private readonly HashSet<Value> _created = [];
 
     private ShapeInferenceResult? _shapes;
+    private bool _refreshShapes = true;
 
     internal GraphRewriter(Graph graph, ProvenanceMap provenance, ShapeInferenceOptions? shapeOptions = null)
     {
@@ -35,20 +36,26 @@ public sealed class GraphRewriter
     public ShapeInferenceOptions ShapeOptions { get; }
 
     /// <summary>
-    /// Shape facts of the graph as it stands, with <see cref="ShapeOptions"/>: inferred on first use
-    /// after each edit, never written into the IR.
+    /// Shape facts of the graph, with <see cref="ShapeOptions"/>, never written into the IR: inferred at
+    /// the start of each pass (when the graph changed since), then kept for the pass's rewrites. A value a
+    /// rewrite replaces passes its type to the replacement (<see cref="Replace"/>); other new values are
+    /// unknown until the next pass, as matching must not depend on what the same pass just built.
     /// </summary>
     public ShapeInferenceResult Shapes
     {
         get
         {
-            if (_shapes is null || _shapes.GraphVersion != Graph.Version)
+            if (_shapes is null || (_refreshShapes && _shapes.GraphVersion != Graph.Version))
             {
                 _shapes = ShapeInference.Run(Graph, ShapeOptions);
             }
+            _refreshShapes = false;
             return _shapes;
         }
     }
+
+    /// <summary>Makes the next read of <see cref="Shapes"/> infer afresh if the graph changed (the pass manager calls it as each pass starts).</summary>
+    internal void RefreshShapes() => _refreshShapes = true;
 
     /// <summary>The tensor map being maintained.</summary>
     public ProvenanceMap Provenance { get; }
@@ -163,8 +170,10 @@ public sealed class GraphRewriter
             // A new value stands for the old one; an existing value already has its own origin.
             Provenance.SetEquivalent(replacement.Name, old.Name, PassId, Contract);
         }
-        // The replacement computes the same tensor, so it has the same declared type (graph outputs keep theirs).
+        // The replacement computes the same tensor, so it has the same declared type (graph outputs keep theirs)
+        // and, for the rest of this pass, the same shape facts.
         replacement.DeclaredType ??= old.DeclaredType;
+        _shapes?.Alias(replacement, old);
         Graph.ReplaceAllUsesWith(old, replacement);
         if (inherit)
         {

@@ -119,6 +119,7 @@ public sealed partial class Pipeline
                 }
                 string? before = options.ValidateAfterEachPass ? Fingerprint(model) : null;
                 rewriter.PassId = pass.Id;
+                rewriter.RefreshShapes();
                 rewriter.Contract = pass.Numerics;
                 rewriter.NodesAdded = 0;
                 rewriter.NodesRemoved = 0;

@@ -11,12 +11,15 @@ namespace ModelBridge.Shapes;
 /// </summary>
 /// <remarks>
 /// The facts describe the graph as it was at <see cref="GraphVersion"/>; a value created after that
-/// has only its declared type here. Passes get fresh facts from <see cref="IReadOnlyGraph.Shapes"/>.
+/// has only its declared type here, or, when a rewrite declared it the replacement of an older value,
+/// that value's type. Passes get facts from <see cref="IReadOnlyGraph.Shapes"/>, inferred afresh at the
+/// start of each pass.
 /// </remarks>
 public sealed class ShapeInferenceResult
 {
     private readonly IReadOnlyDictionary<Value, ShapeValue> _values;
     private readonly IReadOnlyDictionary<Value, TensorType?> _types;
+    private Dictionary<Value, TensorType?>? _aliases;
 
     internal ShapeInferenceResult(IReadOnlyList<Value> unknownShapes, int inferredCount, IReadOnlyList<string> warnings,
         IReadOnlyDictionary<Value, ShapeValue> values, IReadOnlyDictionary<Value, TensorType?> types, ShapeInferenceOptions options, long graphVersion)
@@ -40,8 +43,34 @@ public sealed class ShapeInferenceResult
     /// The type of <paramref name="value"/>: inferred for a node output, else the declared type (graph
     /// input, initializer, value_info) with the pinned dims applied; null when nothing is known.
     /// </summary>
-    public TensorType? TypeOf(Value? value) =>
-        value is null ? null : _types.TryGetValue(value, out TensorType? t) ? t : InferenceState.Pin(value.DeclaredType, Options.DimOverrides);
+    public TensorType? TypeOf(Value? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        if (_types.TryGetValue(value, out TensorType? t))
+        {
+            return t;
+        }
+        return _aliases is not null && _aliases.TryGetValue(value, out TensorType? aliased)
+            ? aliased
+            : InferenceState.Pin(value.DeclaredType, Options.DimOverrides);
+    }
+
+    /// <summary>
+    /// Records that <paramref name="value"/>, created after these facts, computes what <paramref name="sameAs"/>
+    /// did (a rewrite's replacement): it has its declared type if it has one, else <paramref name="sameAs"/>'s.
+    /// Only the rewriter that owns this result calls it.
+    /// </summary>
+    internal void Alias(Value value, Value sameAs)
+    {
+        if (_types.ContainsKey(value))
+        {
+            return;
+        }
+        (_aliases ??= [])[value] = value.DeclaredType is { } declared ? InferenceState.Pin(declared, Options.DimOverrides) : TypeOf(sameAs);
+    }
 
     /// <summary>The shape of <paramref name="value"/> when its rank is known.</summary>
     public TensorShape? ShapeOf(Value? value) => TypeOf(value)?.Shape;
