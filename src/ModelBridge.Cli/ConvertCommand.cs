@@ -5,6 +5,7 @@ using ModelBridge.Passes;
 using ModelBridge.Profiles;
 using ModelBridge.Surgery;
 using ModelBridge.Verify;
+using ModelBridge.Verify.Slimming;
 
 namespace ModelBridge.Cli;
 
@@ -22,6 +23,7 @@ internal static partial class ConvertCommand
         "modelbridge convert model.onnx -t tflite-builtins --input-shape images=1,3,320,320 -o out/model.onnx --verify --report out/report",
         "modelbridge convert det.onnx -t ncnn -o out/det.onnx --drop-level P3 --keep-classes 0,2,4 --rename-outputs 'output_{index}'",
         "modelbridge convert model.onnx -t ort-nnapi -o out/model.onnx --verify --atol 1e-4 --json | jq .parity.passed",
+        "modelbridge convert det.onnx -t ort-nnapi --input-shape x=1,3,192,384 -o out/det.onnx --slim --target-macs 0.7 --calibration calib/ --preprocess preprocess.json --task binary-iou:sigmoid_0.tmp_0:0.3",
     ];
 
     public static Command Create()
@@ -57,6 +59,8 @@ internal static partial class ConvertCommand
             verify, report, rule,
         };
         tolerance.AddTo(cmd);
+        var slimCli = new SlimCliOptions();
+        slimCli.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             FileInfo input = parse.GetValue(model)!;
@@ -75,6 +79,8 @@ internal static partial class ConvertCommand
                 throw CliException.Usage("--report needs --verify.");
             }
             TargetProfile profile = CliOptions.ResolveTarget(parse.GetValue(target)!);
+            bool slimming = slimCli.Requested(parse);
+            (SlimOptions SlimOptions, IReadOnlyList<TaskAgreement> Tasks)? slimSettings = slimming ? slimCli.Read(parse) : null;
             OutputSurgeryOptions surgery = SurgeryOptions(parse, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical);
             using Model original = CliSupport.LoadModel(input);
             var options = new ConvertOptions
@@ -89,13 +95,29 @@ internal static partial class ConvertCommand
             // Tolerances and inputs are checked before the conversion, so a typo costs nothing.
             ParityOptions parityOptions = tolerance.Apply(parse, new ParityOptions { Target = profile, Dims = options.Dims, Rule = VerifyCommand.ParseRule(parse.GetValue(rule)!) });
             ParityInputs? samples = verifying ? VerifyCommand.Inputs(original, null, null, 0, options.Dims) : null;
+            var slimNotes = new List<string>();
+            ParityInputs? heldOut = slimSettings is null ? null : slimCli.HeldOutInputs(parse, original, options.Dims, slimNotes);
+            SlimResult? slim = slimSettings is { } settings ? PlanSlimming(slimCli, parse, original, profile, options, settings.SlimOptions) : null;
+            if (slim is not null)
+            {
+                options = options with { Slimming = slim.Plan };
+            }
 
             ConversionResult result = ModelConverter.Convert(original, profile, options);
             using Model converted = result.Model;
             string mapPath = MapPathFor(outFile.FullName);
             OutputManifest manifest = OutputManifest.Create(original, converted, result.TensorMap, surgery);
-            CliSupport.Writing(outFile.FullName, () =>
-                WriteOutputs(converted, result.TensorMap, outFile.FullName, mapPath, (ManifestPathFor(outFile.FullName), manifest.ToJson())));
+            string? slimJson = null, slimText = null;
+            if (slim is not null && slimSettings is { } s)
+            {
+                SlimEvaluation evaluation = SlimEvaluation.Evaluate(original, converted, result.TensorMap, options.Dims, heldOut, s.Tasks);
+                slimJson = SlimReport.ToJson(slim, evaluation, s.SlimOptions.TargetMacs);
+                slimText = SlimReport.ToText(slim, evaluation, s.SlimOptions.TargetMacs) + string.Concat(slimNotes.Select(n => $"  note: {n}{Environment.NewLine}"));
+            }
+            (string, string)[] extra = slimJson is null
+                ? [(ManifestPathFor(outFile.FullName), manifest.ToJson())]
+                : [(ManifestPathFor(outFile.FullName), manifest.ToJson()), (SlimPathFor(outFile.FullName), slimJson)];
+            CliSupport.Writing(outFile.FullName, () => WriteOutputs(converted, result.TensorMap, outFile.FullName, mapPath, extra));
             foreach (SeparableReport rep in result.SeparableReports)
             {
                 Console.Error.WriteLine($"separable {rep}");
@@ -104,11 +126,21 @@ internal static partial class ConvertCommand
             {
                 Print(input.Name, profile, result, outFile.FullName, mapPath);
             }
+            if (slimText is not null)
+            {
+                CliSupport.Text(asJson).Write(slimText);
+                CliSupport.Text(asJson).WriteLine($"  wrote {SlimPathFor(outFile.FullName)}");
+            }
             if (!verifying)
             {
                 if (asJson)
                 {
-                    CliSupport.WriteJson(Summary(result, outFile.FullName, mapPath));
+                    var summary = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outFile.FullName, mapPath), CliSupport.Json)!;
+                    if (slimJson is not null)
+                    {
+                        summary["slimming"] = SlimNode(slimJson);
+                    }
+                    Console.Out.WriteLine(summary.ToJsonString(CliSupport.Json));
                 }
                 return Program.Ok;
             }
@@ -119,6 +151,10 @@ internal static partial class ConvertCommand
             if (asJson)
             {
                 var document = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outFile.FullName, mapPath), CliSupport.Json)!;
+                if (slimJson is not null)
+                {
+                    document["slimming"] = SlimNode(slimJson);
+                }
                 document["parity"] = VerifyCommand.SummaryNode(parity, written);
                 Console.Out.WriteLine(document.ToJsonString(CliSupport.Json));
             }
