@@ -75,6 +75,12 @@ public sealed record SlimOptions
         init => _minLayerShare = value is >= 0 and < 1 ? value : throw new ArgumentOutOfRangeException(nameof(MinLayerShare), value, "A share in [0, 1).");
     }
 
+    /// <summary>
+    /// With calibration data, refit each chosen layer's second factor and bias, in graph order, to the inputs
+    /// it gets once the layers above it are slimmed (on by default; <see cref="ConvFitter.Refit"/>).
+    /// </summary>
+    public bool Refit { get; init; } = true;
+
     /// <summary>Seed of the position sampler (and of the random sample used for budgets without calibration data).</summary>
     public int Seed { get; init; }
 

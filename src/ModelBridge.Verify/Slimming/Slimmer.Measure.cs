@@ -32,7 +32,7 @@ public static partial class Slimmer
                     {
                         ConvSite site = layer.Sites[s];
                         TensorData x = outputs.GetValueOrDefault(site.Input) ?? samples[i][site.Input];
-                        moments[layer.Weight].Add(layer, site, x.AsFloatSpan(), slim.PositionsPerImage, HashCode.Combine(slim.Seed, index[layer], i, s));
+                        moments[layer.Weight].Add(layer, site, x.AsFloatSpan(), slim.PositionsPerImage, Mix(slim.Seed, 1, index[layer], i, s));
                     }
                 }
                 progress?.Report(new ParityProgress("capture", ++done, total, null));

@@ -104,6 +104,10 @@ public static partial class Slimmer
                 chosen[c.Layer] = fits[(c.Layer, choice.Method, choice.Rank)];
             }
         }
+        if (dataAware && slim.Refit)
+        {
+            RefitSequentially(canonical, fitters, chosen, samples, slim, progress, cancellationToken);
+        }
         IReadOnlyList<IReadOnlyDictionary<string, TensorData>> budgetSamples = samples;
         if (!dataAware)
         {
@@ -216,6 +220,20 @@ public static partial class Slimmer
         LogLevel = OrtLogLevel.Error,
         ExtraOutputs = [.. (extra ?? []).Distinct(StringComparer.Ordinal)],
     };
+
+    /// <summary>A deterministic seed from several indices (HashCode is randomised per process).</summary>
+    private static int Mix(params int[] parts)
+    {
+        unchecked
+        {
+            int h = 17;
+            foreach (int p in parts)
+            {
+                h = (h * 1000003) ^ p;
+            }
+            return h;
+        }
+    }
 
     /// <summary>Groups items in order into chunks whose sizes sum to at most <paramref name="budget"/> (at least one item each).</summary>
     private static List<List<T>> Chunk<T>(IEnumerable<T> items, Func<T, long> size, long budget)

@@ -9,7 +9,7 @@ namespace ModelBridge.Verify.Slimming;
 /// <remarks>
 /// Two measures, written as specs on the command line (<c>--task</c>):
 /// <list type="bullet">
-/// <item><c>binary-iou:OUTPUT:T</c>: the intersection over union of the sets of elements above T in the
+/// <item><c>binary-iou:OUTPUT:T</c>: the intersection over union of the sets of elements above T (compared in float32) in the
 /// original's and the slimmed model's OUTPUT (a text detector's probability map binarised at 0.3, as
 /// PaddleOCR's DB post-processing does). Two empty sets agree fully (1).</item>
 /// <item><c>topk-overlap:OUTPUT:K[:C]</c>: the fraction of the original's K highest values that are also among
@@ -102,10 +102,12 @@ public sealed record TaskAgreement
         }
         if (Kind == "binary-iou")
         {
+            // In float32, as the model's own post-processing compares (numpy casts the Python scalar to the array's type).
+            float t = (float)Threshold;
             long both = 0, either = 0;
             for (int i = 0; i < r.Length; i++)
             {
-                bool x = r[i] > Threshold, y = a[i] > Threshold;
+                bool x = r[i] > t, y = a[i] > t;
                 both += x && y ? 1 : 0;
                 either += x || y ? 1 : 0;
             }

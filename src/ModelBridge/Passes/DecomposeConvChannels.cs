@@ -31,7 +31,9 @@ namespace ModelBridge.Passes;
 /// </para>
 /// <para>
 /// Numerics: approximate. Scope mode: rtol = atol = max(E, 1e-5) (at full rank only float rounding of two
-/// convolutions instead of one). Plan mode: each factored output records the plan's measured budget for it
+/// convolutions instead of one). As for <see cref="LowerConvToSeparable"/> this is a scale relation, not a
+/// bound: ‖Δy‖ ≤ ‖ΔW‖_F·‖x_patch‖, so with activations of unit scale the output error is of the order of E
+/// relative to the output's magnitude. Plan mode: each factored output records the plan's measured budget for it
 /// (<see cref="SlimPlan.ContractFor"/>); the pass declares the plan's widest.
 /// </para>
 /// </remarks>

@@ -118,6 +118,50 @@ public sealed partial class ConvFitter
             _data is null ? FitKind.Weights : FitKind.Data);
     }
 
+    /// <summary>
+    /// Refits the second factor and bias of <paramref name="fitted"/> to inputs from a model whose upstream
+    /// layers are already slimmed: with T kept, H = W·Cov(x, x')·Tᵀ (T·Cov(x')·Tᵀ)⁻¹ and
+    /// b' = W·E[x] + b − H·T·E[x'], the least-squares fit of the original output Wx + b from the slimmed
+    /// input x' (Zhang et al. 2015's asymmetric reconstruction, linear case). With more than
+    /// <see cref="MaxLeastSquaresFeatures"/> first-conv outputs, or fewer than <see cref="MinPatches"/>
+    /// pairs, H is kept and only the bias is refitted (or nothing, without enough pairs).
+    /// </summary>
+    /// <exception cref="ArgumentException">The moments do not fit the layer.</exception>
+    public ConvFactors Refit(ConvFactors fitted, JointPatchMoments joint)
+    {
+        ArgumentNullException.ThrowIfNull(fitted);
+        ArgumentNullException.ThrowIfNull(joint);
+        if (joint.Dimension != _layer.PatchSize)
+        {
+            throw new ArgumentException($"The moments have patches of {joint.Dimension} values; layer '{_layer.Weight}' needs {_layer.PatchSize}.", nameof(joint));
+        }
+        if (joint.Count < MinPatches)
+        {
+            return fitted;
+        }
+        var t = Structure.Of(fitted, _layer);
+        float[] hf = fitted.Second.ToFloatArray();
+        int co = _layer.OutputChannels;
+        Matrix<double> second = Matrix<double>.Build.Dense(co, t.Features, (i, j) => hf[(i * t.Features) + j]);
+        if (t.Features <= MaxLeastSquaresFeatures)
+        {
+            (Matrix<double> actual, Matrix<double> cross) = joint.ShrunkCovariances();
+            Matrix<double> gram = t.TimesTransposeOf(t.TimesTransposeOf(actual).Transpose()); // T Σ' Tᵀ
+            Matrix<double> rhs = t.TimesTransposeOf(_w * cross);                                 // W C Tᵀ
+            double ridge = 1e-6 * Math.Max(gram.Trace() / t.Features, double.Epsilon);
+            for (int i = 0; i < t.Features; i++)
+            {
+                gram[i, i] += ridge;
+            }
+            second = gram.Cholesky().Solve(rhs.Transpose()).Transpose();
+        }
+        Vector<double> target = (_w * Vector<double>.Build.DenseOfArray(joint.MeanReference())) + Vector<double>.Build.DenseOfArray(_b);
+        Vector<double> predicted = t.Compose(second) * Vector<double>.Build.DenseOfArray(joint.MeanActual());
+        var bias = Tensor.Create<float>([co], [.. Enumerable.Range(0, co).Select(o => (float)(target[o] - predicted[o]))]);
+        long[] secondDims = [.. fitted.Second.Dims];
+        return fitted with { Second = ToTensor(second, secondDims), Bias = bias, Fit = FitKind.Data };
+    }
+
     private static Matrix<double> SortedEigenvectors(Matrix<double> symmetric)
     {
         Evd<double> evd = symmetric.Evd(Symmetricity.Symmetric);
@@ -150,12 +194,29 @@ public sealed partial class ConvFitter
 
         public int Rank => rank;
 
-        /// <summary>Outputs of the first conv per patch: r·K_w (spatial) or C_in·r (separable).</summary>
-        public int Features => method == FactorizationMethod.Spatial ? rank * _kw : _ci * rank;
+        /// <summary>Outputs of the first conv per patch: r (channel), r·K_w (spatial) or C_in·r (separable).</summary>
+        public int Features => method switch
+        {
+            FactorizationMethod.Channel => rank,
+            FactorizationMethod.Spatial => rank * _kw,
+            _ => _ci * rank,
+        };
+
+        /// <summary>The structure of fitted factors: their first weight as the matrix T is built from.</summary>
+        public static Structure Of(ConvFactors f, ConvLayer layer)
+        {
+            float[] w = f.First.ToFloatArray();
+            int rows = (int)f.First.Dims[0], cols = w.Length / rows;
+            return new Structure(f.Method, Matrix<double>.Build.Dense(rows, cols, (i, j) => w[(i * cols) + j]), f.Rank, layer);
+        }
 
         /// <summary>M·Tᵀ for M with D columns.</summary>
         public Matrix<double> TimesTransposeOf(Matrix<double> m)
         {
+            if (method == FactorizationMethod.Channel)
+            {
+                return m.TransposeAndMultiply(first);
+            }
             double[] a = m.ToRowMajorArray();
             int rows = m.RowCount, d = _ci * _kh * _kw, f = Features;
             var result = new double[rows * f];
@@ -199,6 +260,10 @@ public sealed partial class ConvFitter
         /// <summary>H·T: the dense C_out × D weight the two factors compute.</summary>
         public Matrix<double> Compose(Matrix<double> h)
         {
+            if (method == FactorizationMethod.Channel)
+            {
+                return h * first;
+            }
             int co = h.RowCount, d = _ci * _kh * _kw, k2 = _kh * _kw;
             double[] hh = h.ToRowMajorArray(), t = first.ToRowMajorArray();
             var w = new double[co * d];

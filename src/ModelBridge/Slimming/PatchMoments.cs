@@ -135,7 +135,7 @@ public sealed class PatchMoments
         }
     }
 
-    private static int[] Sample(int positions, int max, Random rng)
+    internal static int[] Sample(int positions, int max, Random rng)
     {
         var all = Enumerable.Range(0, positions).ToArray();
         if (positions <= max)
@@ -152,7 +152,7 @@ public sealed class PatchMoments
         return all[..max];
     }
 
-    private static void FillPatch(ConvLayer layer, ConvSite site, ReadOnlySpan<float> item, int position, Matrix<double> x, int row)
+    internal static void FillPatch(ConvLayer layer, ConvSite site, ReadOnlySpan<float> item, int position, Matrix<double> x, int row)
     {
         long i = position / site.OutputWidth, j = position % site.OutputWidth;
         long top = (i * layer.Strides[0]) - layer.Pads[0], left = (j * layer.Strides[1]) - layer.Pads[1];
