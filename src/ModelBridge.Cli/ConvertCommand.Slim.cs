@@ -108,6 +108,19 @@ internal static partial class ConvertCommand
             return (new SlimOptions { Scope = parse.GetValue(Slim) ?? string.Empty, TargetMacs = f }, tasks);
         }
 
+        /// <summary>Refuses a <c>--task</c> that names an output the model does not have.</summary>
+        public static void CheckTasks(IReadOnlyList<TaskAgreement> tasks, Model original)
+        {
+            foreach (TaskAgreement t in tasks)
+            {
+                if (!original.Graph.Outputs.Any(o => o.Name == t.Output))
+                {
+                    IEnumerable<string> names = original.Graph.Outputs.Select(o => o.Name);
+                    throw CliException.Usage($"--task: the model has no output '{t.Output}'{Suggest.DidYouMean(t.Output, names)} Its outputs: {string.Join(", ", names)}.");
+                }
+            }
+        }
+
         /// <summary>The calibration samples (null: fit to the weights).</summary>
         public ParityInputs? CalibrationInputs(ParseResult parse, Model original, IReadOnlyDictionary<string, long> dims) =>
             parse.GetValue(Calibration) is { } dir ? Images.Samples(parse, dir, "--calibration", original, dims) : null;

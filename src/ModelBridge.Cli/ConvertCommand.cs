@@ -96,6 +96,10 @@ internal static partial class ConvertCommand
             ParityOptions parityOptions = tolerance.Apply(parse, new ParityOptions { Target = profile, Dims = options.Dims, Rule = VerifyCommand.ParseRule(parse.GetValue(rule)!) });
             ParityInputs? samples = verifying ? VerifyCommand.Inputs(original, null, null, 0, options.Dims) : null;
             var slimNotes = new List<string>();
+            if (slimSettings is { } checkedSettings)
+            {
+                SlimCliOptions.CheckTasks(checkedSettings.Tasks, original);
+            }
             ParityInputs? heldOut = slimSettings is null ? null : slimCli.HeldOutInputs(parse, original, options.Dims, slimNotes);
             SlimResult? slim = slimSettings is { } settings ? PlanSlimming(slimCli, parse, original, profile, options, settings.SlimOptions) : null;
             if (slim is not null)
