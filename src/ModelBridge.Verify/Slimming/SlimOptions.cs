@@ -84,8 +84,11 @@ public sealed record SlimOptions
     /// <summary>Seed of the position sampler (and of the random sample used for budgets without calibration data).</summary>
     public int Seed { get; init; }
 
-    /// <summary>Bytes of activations one ORT run may expose as extra outputs (1 GiB by default).</summary>
-    public long MaxMemoryBytes { get; init; } = 1L << 30;
+    /// <summary>
+    /// Bytes of activations one ORT run may expose as extra outputs (256 MiB by default); more layers mean
+    /// more, smaller runs. ORT's arena and the copies read back roughly double it at the peak.
+    /// </summary>
+    public long MaxMemoryBytes { get; init; } = 256L << 20;
 
     /// <summary>ORT intra-op threads; 0 lets ORT choose.</summary>
     public int IntraOpThreads { get; init; }
