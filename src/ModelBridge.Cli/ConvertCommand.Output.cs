@@ -14,6 +14,9 @@ internal static partial class ConvertCommand
     /// <summary><c>out.onnx</c> → <c>out.map.json</c>.</summary>
     public static string MapPathFor(string modelPath) => Path.ChangeExtension(modelPath, null) + ".map.json";
 
+    /// <summary><c>out.onnx</c> → <c>out.slim.json</c> (the slimming report).</summary>
+    public static string SlimPathFor(string modelPath) => Path.ChangeExtension(modelPath, null) + ".slim.json";
+
     /// <summary><c>out.onnx</c> → <c>out.manifest.json</c>.</summary>
     public static string ManifestPathFor(string modelPath) => Path.ChangeExtension(modelPath, null) + ".manifest.json";
 

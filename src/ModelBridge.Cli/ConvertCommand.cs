@@ -7,6 +7,7 @@ using ModelBridge.Profiles;
 using ModelBridge.Shapes;
 using ModelBridge.Surgery;
 using ModelBridge.Verify;
+using ModelBridge.Verify.Slimming;
 
 namespace ModelBridge.Cli;
 
@@ -27,6 +28,7 @@ internal static partial class ConvertCommand
         "modelbridge convert det.onnx -t ncnn -o out/det.onnx --drop-level P3 --keep-classes 0,2,4 --rename-outputs 'output_{index}'",
         "modelbridge convert model.onnx -t ort-nnapi -o out/model.onnx --verify --atol 1e-4 --json | jq .parity.passed",
         "modelbridge convert face.onnx -t ort-coreml-neuralnetwork -o out/face.onnx --split-postprocess --verify",
+        "modelbridge convert det.onnx -t ort-nnapi --input-shape x=1,3,192,384 -o out/det.onnx --slim --target-macs 0.7 --calibration calib/ --preprocess preprocess.json --task binary-iou:sigmoid_0.tmp_0:0.3",
     ];
 
     public static Command Create()
@@ -63,6 +65,8 @@ internal static partial class ConvertCommand
             splitPost, verify, report, rule,
         };
         tolerance.AddTo(cmd);
+        var slimCli = new SlimCliOptions();
+        slimCli.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             FileInfo input = parse.GetValue(model)!;
@@ -81,6 +85,8 @@ internal static partial class ConvertCommand
                 throw CliException.Usage("--report needs --verify.");
             }
             TargetProfile profile = CliOptions.ResolveTarget(parse.GetValue(target)!);
+            bool slimming = slimCli.Requested(parse);
+            (SlimOptions SlimOptions, IReadOnlyList<TaskAgreement> Tasks)? slimSettings = slimming ? slimCli.Read(parse) : null;
             OutputSurgeryOptions surgery = SurgeryOptions(parse, dropOutputs, dropLevel, keepClasses, keepAnchors, layout, rename, order, canonical);
             using Model original = CliSupport.LoadModel(input);
             var options = new ConvertOptions
@@ -95,6 +101,17 @@ internal static partial class ConvertCommand
             // Tolerances and inputs are checked before the conversion, so a typo costs nothing.
             ParityOptions parityOptions = tolerance.Apply(parse, new ParityOptions { Target = profile, Dims = options.Dims, Rule = VerifyCommand.ParseRule(parse.GetValue(rule)!) });
             ParityInputs? samples = verifying ? VerifyCommand.Inputs(original, null, null, 0, options.Dims) : null;
+            var slimNotes = new List<string>();
+            if (slimSettings is { } checkedSettings)
+            {
+                SlimCliOptions.CheckTasks(checkedSettings.Tasks, original);
+            }
+            ParityInputs? heldOut = slimSettings is null ? null : slimCli.HeldOutInputs(parse, original, options.Dims, slimNotes);
+            SlimResult? slim = slimSettings is { } settings ? PlanSlimming(slimCli, parse, original, profile, options, settings.SlimOptions) : null;
+            if (slim is not null)
+            {
+                options = options with { Slimming = slim.Plan };
+            }
 
             ConversionResult result = ModelConverter.Convert(original, profile, options);
             using Model converted = result.Model;
@@ -107,11 +124,21 @@ internal static partial class ConvertCommand
             {
                 manifest = manifest.WithPostprocess(split, Path.GetFileName(outcome.PostPath)!, result.TensorMap);
             }
+            string? slimJson = null, slimText = null;
+            if (slim is not null && slimSettings is { } s)
+            {
+                SlimEvaluation evaluation = SlimEvaluation.Evaluate(original, converted, result.TensorMap, options.Dims, heldOut, s.Tasks);
+                slimJson = SlimReport.ToJson(slim, evaluation, s.SlimOptions.TargetMacs);
+                slimText = SlimReport.ToText(slim, evaluation, s.SlimOptions.TargetMacs) + string.Concat(slimNotes.Select(n => $"  note: {n}{Environment.NewLine}"));
+            }
+            (string, string)[] extra = slimJson is null
+                ? [(outcome.ManifestPath, manifest.ToJson())]
+                : [(outcome.ManifestPath, manifest.ToJson()), (SlimPathFor(outFile.FullName), slimJson)];
             // The save touches every weight page of the (memory-mapped) input; return the conversion's garbage
             // to the system first, so the two do not add up in the peak (benchmarks/RESULTS.md).
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             CliSupport.Writing(outFile.FullName, () => WriteOutputs(split?.Main ?? converted, result.TensorMap, outcome.ModelPath, outcome.MapPath,
-                split is null ? null : (outcome.PostPath!, split.Post), (outcome.ManifestPath, manifest.ToJson())));
+                split is null ? null : (outcome.PostPath!, split.Post), extra));
             foreach (SeparableReport rep in result.SeparableReports)
             {
                 Console.Error.WriteLine($"separable {rep}");
@@ -127,11 +154,21 @@ internal static partial class ConvertCommand
                 Console.Error.WriteLine($"{profile.Name} has no CPU fallback and {outcome.Deployed.Unsupported.Count} node(s) are still unsupported: exit code {Program.Unsupported}");
                 code = Program.Unsupported;
             }
+            if (slimText is not null)
+            {
+                CliSupport.Text(asJson).Write(slimText);
+                CliSupport.Text(asJson).WriteLine($"  wrote {SlimPathFor(outFile.FullName)}");
+            }
             if (!verifying)
             {
                 if (asJson)
                 {
-                    CliSupport.WriteJson(Summary(result, outcome));
+                    var summary = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outcome), CliSupport.Json)!;
+                    if (slimJson is not null)
+                    {
+                        summary["slimming"] = SlimNode(slimJson);
+                    }
+                    Console.Out.WriteLine(summary.ToJsonString(CliSupport.Json));
                 }
                 return code;
             }
@@ -144,6 +181,10 @@ internal static partial class ConvertCommand
             if (asJson)
             {
                 var document = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outcome), CliSupport.Json)!;
+                if (slimJson is not null)
+                {
+                    document["slimming"] = SlimNode(slimJson);
+                }
                 document["parity"] = VerifyCommand.SummaryNode(parity, written);
                 Console.Out.WriteLine(document.ToJsonString(CliSupport.Json));
             }

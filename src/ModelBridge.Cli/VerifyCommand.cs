@@ -12,7 +12,7 @@ using ModelBridge.Verify.Reports;
 namespace ModelBridge.Cli;
 
 /// <summary>
-/// <c>modelbridge verify ORIGINAL CONVERTED [--map MAP] [--inputs DIR | --random N --seed S] [--rule R] [--target T]
+/// <c>modelbridge verify ORIGINAL CONVERTED [--map MAP] [--inputs DIR [--preprocess P.json] [--mean M] [--std S] ...] [--random N --seed S] [--rule R] [--target T]
 /// [--atol A] [--rtol R] [--cosine F] [--report DIR] [--max-memory 2GB] [--set-dim N=1] [--input-shape X=...] [--json] [--post POST.onnx]</c>:
 /// layer-by-layer parity; exit 0 on parity, 4 on a divergence. A conversion split by <c>--split-postprocess</c>
 /// is verified as the pair, stitched back by the tensors its manifest names.
@@ -25,6 +25,7 @@ internal static class VerifyCommand
         "modelbridge verify model.onnx out/model.onnx --target ort-nnapi --report out/report",
         "modelbridge verify model.onnx out/model.onnx --random 4 --seed 1 --atol 1e-4 --rtol 1e-3",
         "modelbridge verify model.onnx out/model.onnx --rule cosine --cosine 0.999 --json",
+        "modelbridge verify det.onnx out/det.onnx --inputs photos/ --preprocess preprocess.json --input-shape x=1,3,192,384",
     ];
 
     public static Command Create()
@@ -32,7 +33,7 @@ internal static class VerifyCommand
         var original = new Argument<FileInfo>("original") { Description = "The original ONNX model" };
         var converted = new Argument<FileInfo>("converted") { Description = "The converted ONNX model" };
         var map = new Option<FileInfo>("--map") { Description = "Tensor map (default: CONVERTED's .map.json beside it, else tensors matched by name)" };
-        var inputs = new Option<DirectoryInfo>("--inputs") { Description = "A test_data_set_N folder, or a folder holding several (default: those beside ORIGINAL, else one random sample)" };
+        var inputs = new Option<DirectoryInfo>("--inputs") { Description = "A test_data_set_N folder, a folder holding several, or a folder of PNG/JPEG images (see --preprocess) (default: the test data beside ORIGINAL, else one random sample)" };
         var random = new Option<int?>("--random") { Description = "Compare on N seeded random samples instead" };
         var seed = new Option<int>("--seed") { Description = "Seed of the random samples", DefaultValueFactory = _ => 0 };
         var rule = new Option<string>("--rule") { Description = "elementwise | relative-to-max | cosine", DefaultValueFactory = _ => "elementwise" };
@@ -50,6 +51,8 @@ internal static class VerifyCommand
             original, converted, map, inputs, random, seed, rule, target, report, maxMemory, setDim, inputShape, json, post,
         };
         tolerance.AddTo(cmd);
+        var images = new ImageInputOptions();
+        images.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             if (parse.GetValue(inputs) is not null && parse.GetValue(random) is not null)
@@ -73,7 +76,13 @@ internal static class VerifyCommand
                 Dims = dims,
             };
             options = tolerance.Apply(parse, options);
-            ParityInputs samples = Inputs(originalModel, parse.GetValue(inputs), parse.GetValue(random), parse.GetValue(seed), dims);
+            if (images.AnyGiven(parse) && parse.GetValue(inputs) is null)
+            {
+                throw CliException.Usage("--preprocess, --channel-order, --scale, --mean, --std and --resize describe images given with --inputs DIR.");
+            }
+            ParityInputs samples = parse.GetValue(inputs) is { } dir
+                ? images.Samples(parse, dir, "--inputs", originalModel, dims)
+                : Inputs(originalModel, null, parse.GetValue(random), parse.GetValue(seed), dims);
             (FileInfo PostFile, OutputManifest? Manifest)? pair = PostModel(parse.GetValue(post), convertedFile);
             ParityReport result;
             if (pair is { } p)

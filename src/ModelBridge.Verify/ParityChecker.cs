@@ -198,24 +198,33 @@ public static partial class ParityChecker
     /// "carried from above" and no pass to blame. Error introduced by the node itself still shows in
     /// its local error.
     /// </summary>
+    /// <remarks>
+    /// A <see cref="NumericContract.IsMeasured"/> contract (a slimming budget) already includes the
+    /// measured error upstream of its tensor, so it is composed only with the local contracts carried from
+    /// above, never with the measured budgets of other tensors: those are totals at a different scale.
+    /// </remarks>
     private static Dictionary<Value, NumericContract> CarriedContracts(Graph rewritten, ProvenanceMap map)
     {
         var carried = new Dictionary<Value, NumericContract>();
+        var local = new Dictionary<Value, NumericContract>();
         foreach (Node n in rewritten.TopologicalOrder())
         {
-            NumericContract upstream = NumericContract.Exact;
+            NumericContract upstream = NumericContract.Exact, upstreamLocal = NumericContract.Exact;
             foreach (Value? input in n.Inputs.Concat(n.ImplicitInputs))
             {
                 if (input is not null && carried.TryGetValue(input, out NumericContract? c))
                 {
                     upstream = Widest(upstream, c);
+                    upstreamLocal = Widest(upstreamLocal, local[input]);
                 }
             }
             foreach (Value? o in n.Outputs)
             {
                 if (o is not null)
                 {
-                    carried[o] = upstream.Then(map.Get(o.Name)?.Contract ?? NumericContract.Exact);
+                    NumericContract own = map.Get(o.Name)?.Contract ?? NumericContract.Exact;
+                    carried[o] = (own.IsMeasured ? upstreamLocal : upstream).Then(own);
+                    local[o] = own.IsMeasured ? upstreamLocal : upstreamLocal.Then(own);
                 }
             }
         }
@@ -224,7 +233,9 @@ public static partial class ParityChecker
 
     private static NumericContract Widest(NumericContract a, NumericContract b) =>
         a.IsExact ? b : b.IsExact ? a
-            : NumericContract.Approximate(Math.Max(a.RelativeTolerance, b.RelativeTolerance), Math.Max(a.AbsoluteTolerance, b.AbsoluteTolerance));
+            : a.IsMeasured || b.IsMeasured
+                ? NumericContract.Measured(Math.Max(a.RelativeTolerance, b.RelativeTolerance), Math.Max(a.AbsoluteTolerance, b.AbsoluteTolerance))
+                : NumericContract.Approximate(Math.Max(a.RelativeTolerance, b.RelativeTolerance), Math.Max(a.AbsoluteTolerance, b.AbsoluteTolerance));
 
     /// <summary>Greedy chunks in topological order whose exposed bytes fit the budget (at least one pair each).</summary>
     private static List<List<Pair>> Chunk(List<Pair> pairs, long budget)

@@ -54,7 +54,9 @@ public sealed record Tolerance(double Rtol, double Atol)
 
     /// <summary>
     /// This tolerance plus a pass contract's budget: tolerances add, and the cosine floor drops by
-    /// ½·rtol², the loss of cosine similarity that a relative error of rtol causes.
+    /// ½·rtol², the loss of cosine similarity that a relative error of rtol causes. A local contract also
+    /// adds rtol to <see cref="ScaledAtol"/>; a <see cref="NumericContract.IsMeasured"/> one does not, as its
+    /// atol is already the error measured at this tensor.
     /// </summary>
     public Tolerance Widen(NumericContract contract)
     {
@@ -68,7 +70,7 @@ public sealed record Tolerance(double Rtol, double Atol)
         {
             Rtol = Rtol + r,
             Atol = Atol + contract.AbsoluteTolerance,
-            ScaledAtol = ScaledAtol + r,
+            ScaledAtol = ScaledAtol + (contract.IsMeasured ? 0 : r),
             CosineFloor = CosineFloor - (0.5 * r * r),
         };
     }

@@ -35,6 +35,13 @@ public sealed record ConvertOptions
     /// <summary>Relative weight-reconstruction error allowed per factored convolution (0 = full rank).</summary>
     public double ErrorBudget { get; init; }
 
+    /// <summary>
+    /// A slimming plan to apply (factored convolutions and the error budget of every tensor they affect),
+    /// made on this conversion's canonical graph, e.g. by <c>ModelBridge.Verify.Slimming.Slimmer</c>; null for none.
+    /// Cannot be combined with <see cref="SeparableScope"/>.
+    /// </summary>
+    public Slimming.SlimPlan? Slimming { get; init; }
+
     /// <summary>Output surgery (drop outputs or FPN levels, slice classes/anchors, rename and reorder outputs), run last.</summary>
     public Surgery.OutputSurgeryOptions? Surgery { get; init; }
 

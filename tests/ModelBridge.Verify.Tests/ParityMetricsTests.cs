@@ -211,5 +211,9 @@ public sealed class TensorComparerTests
         Tolerance widened = new Tolerance(1e-4, 1e-5).Widen(Rewriting.NumericContract.Approximate(1e-5, 0));
         Assert.That(widened.ScaledAtol, Is.EqualTo(1e-5));
         Assert.That(new Tolerance(1e-4, 1e-5).Widen(Rewriting.NumericContract.Exact).ScaledAtol, Is.Zero, "exact tensors get no scaled allowance");
+        Tolerance measured = new Tolerance(1e-4, 1e-5).Widen(Rewriting.NumericContract.Measured(1e-2, 0.5));
+        Assert.That(measured.ScaledAtol, Is.Zero, "a measured budget's atol is already the error at this tensor");
+        Assert.That(measured.Atol, Is.EqualTo(1e-5 + 0.5));
+        Assert.That(measured.Rtol, Is.EqualTo(1e-4 + 1e-2));
     }
 }

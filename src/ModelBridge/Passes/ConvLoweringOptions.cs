@@ -46,6 +46,13 @@ public sealed record ConvLoweringOptions
     /// <summary>With <see cref="DepthwiseMultiplierOne"/>: permute a following 1×1 conv instead of reordering channels where possible.</summary>
     public bool DepthwiseMultiplierIntoPointwise { get; init; }
 
+    /// <summary>
+    /// A slimming plan: its factorisations (<see cref="DecomposeConvChannels"/>, <see cref="DecomposeConvSpatial"/>,
+    /// <see cref="LowerConvToSeparable"/>) and budget (<see cref="DeclareSlimmingBudget"/>) run where
+    /// <see cref="SeparableScope"/> would; null for none. The two cannot be combined.
+    /// </summary>
+    public Slimming.SlimPlan? Slimming { get; init; }
+
     /// <summary>The target does not accept auto_pad.</summary>
     public bool NoAutoPad { get; init; }
 

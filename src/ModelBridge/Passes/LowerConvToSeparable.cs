@@ -2,6 +2,7 @@ using MathNet.Numerics.LinearAlgebra;
 using ModelBridge.Ir;
 using ModelBridge.Rewriting;
 using ModelBridge.Shapes;
+using ModelBridge.Slimming;
 
 namespace ModelBridge.Passes;
 
@@ -47,6 +48,16 @@ public sealed record SeparableReport(string Node, int Rank, int FullRank, double
 /// Each rewrite records a <see cref="SeparableReport"/> in its pass statistics (<see cref="PassStatistics.Notes"/>).
 /// </para>
 /// <para>
+/// Cost per output pixel: MACs C_out·C_in·K² before, C_in·r·(K² + C_out) after; parameters
+/// C_out·C_in·K² + C_out before, C_in·r·K² + C_out·C_in·r + C_out after.
+/// </para>
+/// <para>
+/// Plan mode (<see cref="LowerConvToSeparable(SlimPlan)"/>): the convs whose weight a <see cref="SlimPlan"/>
+/// plans for <see cref="FactorizationMethod.Separable"/> get the plan's factors (pointwise factor and bias
+/// fitted to calibration data), each output recording the plan's budget for it, and a
+/// <see cref="FactorizationNote"/> instead of a <see cref="SeparableReport"/>.
+/// </para>
+/// <para>
 /// Numerics: approximate with rtol = atol = max(E, 1e-5). This is a scale relation, not a
 /// bound: for y = W ∗ x, ‖Δy‖ ≤ ‖ΔW‖_F·‖x_patch‖, so with activations of unit scale the output
 /// error is of the order of E relative to the output's magnitude; E = 0 still leaves float
@@ -72,6 +83,20 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
         ErrorBudget = errorBudget;
     }
 
+    /// <summary>Plan mode: applies the plan's depthwise-separable factorisations.</summary>
+    public LowerConvToSeparable(SlimPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        Plan = plan;
+        Scope = string.Empty;
+    }
+
+    /// <summary>The pass id.</summary>
+    public const string PassId = "lower-conv-to-separable";
+
+    /// <summary>Plan mode: the plan.</summary>
+    public SlimPlan? Plan { get; }
+
     /// <summary>Substring of the node names selected.</summary>
     public string Scope { get; }
 
@@ -83,11 +108,12 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
     /// <param name="Conv">The Conv.</param>
     /// <param name="Depthwise">D[Ci·r, 1, k...].</param>
     /// <param name="Pointwise">P[Co, Ci·r, 1...].</param>
-    /// <param name="Report">What the rewrite does.</param>
-    public sealed record Found(Node Conv, Tensor Depthwise, Tensor Pointwise, SeparableReport Report);
+    /// <param name="Report">What the rewrite does (scope mode).</param>
+    /// <param name="Planned">Plan mode: the planned factorisation (factors, bias, note and contract).</param>
+    public sealed record Found(Node Conv, Tensor Depthwise, Tensor Pointwise, SeparableReport? Report, ConvFactorization? Planned = null);
 
     /// <inheritdoc/>
-    public override string Id => "lower-conv-to-separable";
+    public override string Id => PassId;
 
     /// <inheritdoc/>
     public override string RootOp => "Conv";
@@ -96,11 +122,18 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
     public override IReadOnlyList<string> GeneratedOps => ["Conv"];
 
     /// <inheritdoc/>
-    public override NumericContract Numerics => NumericContract.Approximate(rtol: Math.Max(ErrorBudget, 1e-5), atol: Math.Max(ErrorBudget, 1e-5));
+    public override NumericContract Numerics => FactoredConv.Contract(Plan, ErrorBudget);
 
     /// <inheritdoc/>
     protected override MatchResult<Found> Match(IReadOnlyGraph graph, Node root)
     {
+        if (Plan is not null)
+        {
+            MatchResult<ConvFactorization> planned = FactoredConv.Match(Id, FactorizationMethod.Separable, root, graph.Shapes, Plan, Scope, ErrorBudget);
+            return planned.Succeeded
+                ? new Found(root, planned.Value.Factors.First, planned.Value.Factors.Second, null, planned.Value)
+                : MatchResult.Fail(planned.FailureReason!);
+        }
         if (!NodeNaming.Matches(root, Scope))
         {
             return MatchResult.Fail($"outside the scope '{Scope}' (neither its name, an output name nor a weight name contains it)");
@@ -227,8 +260,15 @@ public sealed class LowerConvToSeparable : RewritePattern<LowerConvToSeparable.F
     protected override void Rewrite(GraphRewriter rewriter, Found match)
     {
         Node conv = match.Conv;
+        if (match.Planned is { } planned)
+        {
+            FactoredConv.Rewrite(rewriter, planned,
+                ConvWindow.With(conv, [Attr.Int("group", planned.Layer.InputChannels), Attr.Ints("kernel_shape", [planned.Layer.KernelHeight, planned.Layer.KernelWidth])]),
+                [Attr.Ints("kernel_shape", [1, 1])]);
+            return;
+        }
         Value x = conv.Inputs[0]!;
-        long ci = match.Depthwise.Dims[0] / match.Report.Rank;
+        long ci = match.Depthwise.Dims[0] / match.Report!.Rank;
         Value d = rewriter.CreateInitializer("depthwise_weight", match.Depthwise);
         Value p = rewriter.CreateInitializer("pointwise_weight", match.Pointwise);
         List<AttributeValue> dwAttrs = ConvWindow.With(conv, [Attr.Int("group", ci)]);

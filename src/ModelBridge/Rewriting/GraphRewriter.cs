@@ -38,7 +38,7 @@ public sealed class GraphRewriter
     /// <summary>
     /// Shape facts of the graph, with <see cref="ShapeOptions"/>, never written into the IR: inferred at
     /// the start of each pass (when the graph changed since), then kept for the pass's rewrites. A value a
-    /// rewrite replaces passes its type to the replacement (<see cref="Replace"/>); other new values are
+    /// rewrite replaces passes its type to the replacement (<see cref="Replace(Value, Value)"/>); other new values are
     /// unknown until the next pass, as matching must not depend on what the same pass just built.
     /// </summary>
     public ShapeInferenceResult Shapes
@@ -96,7 +96,7 @@ public sealed class GraphRewriter
 
     /// <summary>
     /// Creates a node whose outputs are internal to the rewrite (derived from its inputs) until
-    /// <see cref="Replace"/> declares one of them equal to an original value.
+    /// <see cref="Replace(Value, Value)"/> declares one of them equal to an original value.
     /// </summary>
     /// <param name="opType">Operator type.</param>
     /// <param name="inputs">Inputs (null for an omitted optional input).</param>
@@ -179,6 +179,41 @@ public sealed class GraphRewriter
         {
             _pendingRenames.Add((replacement, old.Name, old.Producer?.Name));
         }
+    }
+
+    /// <summary>
+    /// <see cref="Replace(Value, Value)"/> with a contract of its own for this value instead of the pass's
+    /// (a pass whose error differs per rewrite, such as a slimming plan with one measured error per layer).
+    /// </summary>
+    public void Replace(Value old, Value replacement, NumericContract contract)
+    {
+        ArgumentNullException.ThrowIfNull(contract);
+        NumericContract passContract = Contract;
+        Contract = contract;
+        try
+        {
+            Replace(old, replacement);
+        }
+        finally
+        {
+            Contract = passContract;
+        }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="value"/>, which this pass does not recompute, now differs from the
+    /// original value it stands for by up to <paramref name="contract"/> more than before: an approximation
+    /// upstream (a slimmed convolution) carries its error into it. The graph is not changed.
+    /// </summary>
+    public void Widen(Value value, NumericContract contract)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(contract);
+        if (value.Graph != Graph)
+        {
+            throw new InvalidOperationException($"Value '{value.Name}' does not belong to graph '{Graph.Name}'.");
+        }
+        Provenance.SetEquivalent(value.Name, value.Name, PassId, contract);
     }
 
     /// <summary>

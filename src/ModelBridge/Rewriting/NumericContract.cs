@@ -10,14 +10,19 @@ namespace ModelBridge.Rewriting;
 /// The parity checker widens its tolerance for a tensor by the contracts of the passes that
 /// produced it, so that an approximate pass's expected error is reported, not hidden.
 /// A tensor meets a contract when, elementwise, |new − old| ≤ atol + rtol·|old|.
+/// <para>A pass's contract is local: the error its rewrite adds, so verify composes it with the
+/// contracts carried from upstream. A <see cref="Measured"/> contract is a total instead: the error
+/// measured at the tensor itself against the original model (a slimming budget), which already includes
+/// what the measured rewrites upstream did to it.</para>
 /// </remarks>
 public sealed record NumericContract
 {
-    private NumericContract(bool isExact, double rtol, double atol)
+    private NumericContract(bool isExact, double rtol, double atol, bool isMeasured = false)
     {
         IsExact = isExact;
         RelativeTolerance = rtol;
         AbsoluteTolerance = atol;
+        IsMeasured = isMeasured;
     }
 
     /// <summary>True when the rewrite computes bit-identical values (renames, no-op removal).</summary>
@@ -28,6 +33,12 @@ public sealed record NumericContract
 
     /// <summary>Absolute tolerance (0 when exact).</summary>
     public double AbsoluteTolerance { get; }
+
+    /// <summary>
+    /// True for a budget measured at the tensor itself (<see cref="Measured"/>): it already covers the
+    /// error of the measured rewrites upstream, so it is not added to the contracts carried from there.
+    /// </summary>
+    public bool IsMeasured { get; }
 
     /// <summary>The rewrite changes no number.</summary>
     public static NumericContract Exact { get; } = new(true, 0, 0);
@@ -40,7 +51,19 @@ public sealed record NumericContract
         return new(false, rtol, atol);
     }
 
-    /// <summary>The contract of two rewrites applied one after the other (tolerances add).</summary>
+    /// <summary>
+    /// A budget measured at the tensor itself, against the original model, on sample inputs: the
+    /// tensor differs by at most <paramref name="atol"/> + <paramref name="rtol"/>·|old|, error from
+    /// upstream included (a slimmed convolution and everything downstream of it).
+    /// </summary>
+    public static NumericContract Measured(double rtol, double atol)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rtol);
+        ArgumentOutOfRangeException.ThrowIfNegative(atol);
+        return new(false, rtol, atol, isMeasured: true);
+    }
+
+    /// <summary>The contract of two rewrites applied one after the other (tolerances add; measured if either is).</summary>
     public NumericContract Then(NumericContract next)
     {
         ArgumentNullException.ThrowIfNull(next);
@@ -52,11 +75,11 @@ public sealed record NumericContract
         {
             return this;
         }
-        return new(false, RelativeTolerance + next.RelativeTolerance, AbsoluteTolerance + next.AbsoluteTolerance);
+        return new(false, RelativeTolerance + next.RelativeTolerance, AbsoluteTolerance + next.AbsoluteTolerance, IsMeasured || next.IsMeasured);
     }
 
     /// <inheritdoc/>
     public override string ToString() => IsExact
         ? "exact"
-        : string.Create(CultureInfo.InvariantCulture, $"approximate(rtol={RelativeTolerance:G3}, atol={AbsoluteTolerance:G3})");
+        : string.Create(CultureInfo.InvariantCulture, $"{(IsMeasured ? "measured" : "approximate")}(rtol={RelativeTolerance:G3}, atol={AbsoluteTolerance:G3})");
 }

@@ -189,6 +189,7 @@ public sealed partial class Pipeline
             GlobalPool = profile.Find("", "GlobalAveragePool") is null && profile.Find("", "ReduceMean") is not null ? GlobalPoolForm.Reduce : null,
             SeparableScope = options?.SeparableScope,
             ErrorBudget = options?.ErrorBudget ?? 0,
+            Slimming = options?.Slimming,
         };
     }
 
@@ -212,9 +213,20 @@ public sealed partial class Pipeline
         {
             passes.Add(new FoldPadIntoConv(symmetricOnly: options.RequireSymmetricPads));
         }
+        if (options.SeparableScope is not null && options.Slimming is not null)
+        {
+            throw new ArgumentException("A slimming plan and a separable scope cannot be combined: the plan chooses each conv's factorisation.", nameof(options));
+        }
         if (options.SeparableScope is { } scope)
         {
             passes.Add(new LowerConvToSeparable(scope, options.ErrorBudget));
+        }
+        if (options.Slimming is { } plan)
+        {
+            passes.Add(new DecomposeConvChannels(plan));
+            passes.Add(new DecomposeConvSpatial(plan));
+            passes.Add(new LowerConvToSeparable(plan));
+            passes.Add(new DeclareSlimmingBudget(plan));
         }
         if (options.LowerGroupedConv)
         {

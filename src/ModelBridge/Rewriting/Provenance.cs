@@ -118,6 +118,7 @@ public sealed class ProvenanceMap
                 Exact = e.Value.Contract.IsExact,
                 Rtol = e.Value.Contract.IsExact ? null : e.Value.Contract.RelativeTolerance,
                 Atol = e.Value.Contract.IsExact ? null : e.Value.Contract.AbsoluteTolerance,
+                Measured = e.Value.Contract.IsMeasured ? true : null,
                 Passes = e.Value.Passes.Count == 0 ? null : [.. e.Value.Passes],
                 DerivedFrom = e.Value.Original is null ? [.. e.Value.DerivedFrom] : null,
                 Slice = e.Value.Slice is { } s ? new SliceEntry { Axis = s.Axis, Indices = [.. s.Indices] } : null,
@@ -138,7 +139,9 @@ public sealed class ProvenanceMap
         var map = new ProvenanceMap();
         foreach (MapEntry e in doc.Tensors ?? [])
         {
-            NumericContract c = e.Exact ? NumericContract.Exact : NumericContract.Approximate(e.Rtol ?? 0, e.Atol ?? 0);
+            NumericContract c = e.Exact ? NumericContract.Exact
+                : e.Measured == true ? NumericContract.Measured(e.Rtol ?? 0, e.Atol ?? 0)
+                : NumericContract.Approximate(e.Rtol ?? 0, e.Atol ?? 0);
             map._entries[e.Name] = new TensorOrigin(e.Original, c, e.Passes ?? [], e.DerivedFrom ?? (e.Original is null ? [] : [e.Original]),
                 e.Slice is { } s ? new ChannelSlice(s.Axis, s.Indices) : null);
         }
@@ -163,6 +166,8 @@ public sealed class ProvenanceMap
         public double? Rtol { get; set; }
 
         public double? Atol { get; set; }
+
+        public bool? Measured { get; set; }
 
         public List<string>? Passes { get; set; }
 

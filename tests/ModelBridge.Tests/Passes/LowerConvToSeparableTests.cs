@@ -1,5 +1,7 @@
 using ModelBridge.Passes;
 using ModelBridge.Rewriting;
+using ModelBridge.Shapes;
+using ModelBridge.Slimming;
 using static ModelBridge.Tests.Passes.ConvModels;
 
 namespace ModelBridge.Tests.Passes;
@@ -107,6 +109,21 @@ public sealed class LowerConvToSeparableTests
         using Model again = m.Clone();
         SeparableReport report = Reports(Run(again, pass))[0];
         TestContext.Out.WriteLine($"budget {budget}: rank {report.Rank}, weight error {report.WeightError:G3}");
+    }
+
+    [Test]
+    public void Plan_mode_writes_the_plans_depthwise_and_pointwise_factors()
+    {
+        using Model original = Conv(Fpn with { Input = [1, 16, 12, 12], OutChannels = 16, Seed = 4 });
+        ConvLayer layer = ConvLayer.Find(original.Graph, ShapeInference.Run(original.Graph), "").Layers.Single();
+        ConvFactors f = new ConvFitter(layer, Constants.Of(original.Graph.GetValue("w"))!, Constants.Of(original.Graph.GetValue("b"))).Fit(FactorizationMethod.Separable, 9);
+        var plan = new SlimPlan(new Dictionary<string, ConvFactors> { ["w"] = f }, new Dictionary<string, NumericContract> { ["y"] = NumericContract.Approximate(1e-4, 1e-4) });
+        using Model m = AssertNumerics(original, new LowerConvToSeparable(plan));
+        Node dw = m.Graph.TopologicalOrder()[0], pw = m.Graph.TopologicalOrder()[1];
+        Assert.That(dw.GetInt("group", 1), Is.EqualTo(16));
+        Assert.That(Constants.Of(dw.Inputs[1])!.Dims, Is.EqualTo(new long[] { 144, 1, 3, 3 }));
+        Assert.That(Constants.Of(pw.Inputs[1])!.Dims, Is.EqualTo(new long[] { 16, 144, 1, 1 }));
+        Assert.That(new LowerConvToSeparable(plan).Numerics, Is.EqualTo(NumericContract.Approximate(1e-4, 1e-4)));
     }
 
     [Test]
