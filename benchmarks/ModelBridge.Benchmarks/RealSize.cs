@@ -35,23 +35,7 @@ public static class RealSize
     public static string RetinaNetInputs => Path.Combine(Path.GetDirectoryName(RetinaNet)!, "test_data_set_0");
 
     /// <summary>The RetinaNet converted for ort-nnapi (and its .map.json beside it), converted when missing.</summary>
-    public static string ConvertedRetinaNet
-    {
-        get
-        {
-            string path = Path.Combine(Data, "work", "retinanet-ort-nnapi.onnx");
-            if (!File.Exists(path))
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                using Model original = Model.Load(RetinaNet);
-                ConversionResult r = ModelConverter.Convert(original, TargetProfile.BuiltIn("ort-nnapi"));
-                using Model converted = r.Model;
-                File.WriteAllText(MapOf(path), r.TensorMap.ToJson());
-                converted.Save(path);
-            }
-            return path;
-        }
-    }
+    public static string ConvertedRetinaNet => ConvertedForNnapi(RetinaNet, "retinanet-ort-nnapi.onnx");
 
     /// <summary>The PaddleOCR v4 detector from the shared real models.</summary>
     public static string OcrDetector
@@ -71,22 +55,22 @@ public static class RealSize
     }
 
     /// <summary>The detector converted for ort-nnapi (map beside it), converted when missing.</summary>
-    public static string ConvertedOcrDetector
+    public static string ConvertedOcrDetector => ConvertedForNnapi(OcrDetector, "ppocr-det-ort-nnapi.onnx");
+
+    /// <summary><paramref name="source"/> converted for ort-nnapi into work/<paramref name="name"/> (map beside it), when missing.</summary>
+    private static string ConvertedForNnapi(string source, string name)
     {
-        get
+        string path = Path.Combine(Data, "work", name);
+        if (!File.Exists(path))
         {
-            string path = Path.Combine(Data, "work", "ppocr-det-ort-nnapi.onnx");
-            if (!File.Exists(path))
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                using Model original = Model.Load(OcrDetector);
-                ConversionResult r = ModelConverter.Convert(original, TargetProfile.BuiltIn("ort-nnapi"));
-                using Model converted = r.Model;
-                File.WriteAllText(MapOf(path), r.TensorMap.ToJson());
-                converted.Save(path);
-            }
-            return path;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using Model original = Model.Load(source);
+            ConversionResult r = ModelConverter.Convert(original, TargetProfile.BuiltIn("ort-nnapi"));
+            using Model converted = r.Model;
+            File.WriteAllText(MapOf(path), r.TensorMap.ToJson());
+            converted.Save(path);
         }
+        return path;
     }
 
     /// <summary>The 1x3x640x640 page input of the detector (generated when missing).</summary>

@@ -100,7 +100,7 @@ internal static partial class ConvertCommand
             };
             // Tolerances and inputs are checked before the conversion, so a typo costs nothing.
             ParityOptions parityOptions = tolerance.Apply(parse, new ParityOptions { Target = profile, Dims = options.Dims, Rule = VerifyCommand.ParseRule(parse.GetValue(rule)!) });
-            ParityInputs? samples = verifying ? VerifyCommand.Inputs(original, null, null, 0, options.Dims) : null;
+            ParityInputs? samples = verifying ? VerifyCommand.Inputs(original, null, 0, options.Dims) : null;
             var slimNotes = new List<string>();
             if (slimSettings is { } checkedSettings)
             {

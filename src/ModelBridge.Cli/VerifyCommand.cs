@@ -82,7 +82,7 @@ internal static class VerifyCommand
             }
             ParityInputs samples = parse.GetValue(inputs) is { } dir
                 ? images.Samples(parse, dir, "--inputs", originalModel, dims)
-                : Inputs(originalModel, null, parse.GetValue(random), parse.GetValue(seed), dims);
+                : Inputs(originalModel, parse.GetValue(random), parse.GetValue(seed), dims);
             (FileInfo PostFile, OutputManifest? Manifest)? pair = PostModel(parse.GetValue(post), convertedFile);
             ParityReport result;
             if (pair is { } p)
@@ -187,16 +187,12 @@ internal static class VerifyCommand
     }
 
     /// <summary>
-    /// The samples: <c>--random</c>, else <c>--inputs</c>, else the test-data folders beside the original,
-    /// else one random sample. Random inputs are generated once up front so that a model whose inputs
+    /// The samples when no <c>--inputs</c> are given: <c>--random</c>, else the test-data folders beside the
+    /// original, else one random sample. Random inputs are generated once up front so that a model whose inputs
     /// cannot be generated is refused with advice rather than failing mid-check.
     /// </summary>
-    internal static ParityInputs Inputs(Model original, DirectoryInfo? inputsDir, int? random, int seed, IReadOnlyDictionary<string, long> dims)
+    internal static ParityInputs Inputs(Model original, int? random, int seed, IReadOnlyDictionary<string, long> dims)
     {
-        if (inputsDir is not null)
-        {
-            return FromDirectory(inputsDir.FullName);
-        }
         if (random is null && original.SourcePath is { } path
             && TestDataSet.FindFolders(Path.GetDirectoryName(Path.GetFullPath(path))!) is { Count: > 0 } folders)
         {
@@ -286,16 +282,6 @@ internal static class VerifyCommand
             string what = map is null ? "the tensor map beside CONVERTED" : "--map";
             throw CliException.Usage($"{what} '{path}' is not a ModelBridge tensor map ({ex.Message}); give the .map.json that convert wrote.", ex);
         }
-    }
-
-    private static ParityInputs FromDirectory(string dir)
-    {
-        if (!Directory.Exists(dir))
-        {
-            throw CliException.Usage($"--inputs: folder '{dir}' does not exist.");
-        }
-        IReadOnlyList<string> folders = TestDataSet.FindFolders(dir);
-        return ParityInputs.FromTestData(folders.Count > 0 ? folders : [dir]);
     }
 
     internal static ParityRule ParseRule(string text) => text switch

@@ -43,8 +43,17 @@ public static partial class ParityChecker
                 // The samples are what runs: their sizes win over a pinned guess.
                 dims[symbol] = size;
             }
-            // Shape facts are a side table: the model that is run keeps its declared types.
-            ShapeInferenceResult shapes = ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = dims, Lenient = true });
+            // Shape facts are a side table: neither model is changed, so neither needs a defensive copy.
+            ShapeInferenceResult shapes;
+            try
+            {
+                shapes = ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = dims });
+            }
+            catch (InvalidModelException e)
+            {
+                warnings.Add($"{which}: shape inference failed ({e.Message}); tensor sizes are estimated.");
+                shapes = ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = dims, Lenient = true });
+            }
             var sizes = new TensorSizes();
             sizes.Measure(model.Graph, samples, shapes);
             if (sizes.Guessed > 0)

@@ -54,9 +54,6 @@ public static partial class ParityChecker
         options ??= ParityOptions.Default;
         long started = Stopwatch.GetTimestamp();
         var warnings = new List<string>();
-        // Shape facts are a side table: neither model is changed, so neither needs a defensive copy.
-        InferShapes(original, "original", options, warnings);
-        InferShapes(rewritten, "rewritten", options, warnings);
         IReadOnlyList<IReadOnlyDictionary<string, TensorData>> samples = inputs.Materialize(original);
         var session = new Session(original, rewritten, map, samples, options, progress, cancellationToken);
         TensorSizes origSizes = TensorSizes.For(original, samples, options, "original", warnings);
@@ -64,7 +61,7 @@ public static partial class ParityChecker
         (List<Pair> pairs, List<string> skipped) = CollectPairs(original, rewritten, map, options, origSizes, rewSizes);
 
         long compareStart = Stopwatch.GetTimestamp();
-        List<List<Pair>> chunks = Chunk(pairs, options.MaxMemoryBytes);
+        List<List<Pair>> chunks = Chunk(pairs, p => p.Bytes, options.MaxMemoryBytes);
         int done = 0;
         foreach (List<Pair> chunk in chunks)
         {
@@ -116,19 +113,6 @@ public static partial class ParityChecker
         using var process = Process.GetCurrentProcess();
         process.Refresh();
         return process.PeakWorkingSet64;
-    }
-
-    /// <summary>Says so in the report when a model's shapes cannot be inferred (its tensor sizes are then estimated).</summary>
-    private static void InferShapes(Model model, string which, ParityOptions options, List<string> warnings)
-    {
-        try
-        {
-            ShapeInference.Run(model.Graph, new ShapeInferenceOptions { DimOverrides = options.Dims });
-        }
-        catch (InvalidModelException e)
-        {
-            warnings.Add($"{which}: shape inference failed ({e.Message}); tensor sizes are estimated.");
-        }
     }
 
     /// <summary>The mapped pairs in the original's topological order, and the entries that cannot be compared.</summary>
@@ -214,8 +198,8 @@ public static partial class ParityChecker
             {
                 if (input is not null && carried.TryGetValue(input, out NumericContract? c))
                 {
-                    upstream = Widest(upstream, c);
-                    upstreamLocal = Widest(upstreamLocal, local[input]);
+                    upstream = upstream.Widest(c);
+                    upstreamLocal = upstreamLocal.Widest(local[input]);
                 }
             }
             foreach (Value? o in n.Outputs)
@@ -231,28 +215,23 @@ public static partial class ParityChecker
         return carried;
     }
 
-    private static NumericContract Widest(NumericContract a, NumericContract b) =>
-        a.IsExact ? b : b.IsExact ? a
-            : a.IsMeasured || b.IsMeasured
-                ? NumericContract.Measured(Math.Max(a.RelativeTolerance, b.RelativeTolerance), Math.Max(a.AbsoluteTolerance, b.AbsoluteTolerance))
-                : NumericContract.Approximate(Math.Max(a.RelativeTolerance, b.RelativeTolerance), Math.Max(a.AbsoluteTolerance, b.AbsoluteTolerance));
-
-    /// <summary>Greedy chunks in topological order whose exposed bytes fit the budget (at least one pair each).</summary>
-    private static List<List<Pair>> Chunk(List<Pair> pairs, long budget)
+    /// <summary>Groups items in order into chunks whose sizes sum to at most <paramref name="budget"/> (at least one item each): greedy, so pairs in topological order make chunks of nearby tensors.</summary>
+    internal static List<List<T>> Chunk<T>(IEnumerable<T> items, Func<T, long> size, long budget)
     {
-        var chunks = new List<List<Pair>>();
-        var current = new List<Pair>();
+        var chunks = new List<List<T>>();
+        var current = new List<T>();
         long bytes = 0;
-        foreach (Pair p in pairs)
+        foreach (T item in items)
         {
-            if (current.Count > 0 && bytes + p.Bytes > budget)
+            long s = size(item);
+            if (current.Count > 0 && bytes + s > budget)
             {
                 chunks.Add(current);
                 current = [];
                 bytes = 0;
             }
-            current.Add(p);
-            bytes += p.Bytes;
+            current.Add(item);
+            bytes += s;
         }
         if (current.Count > 0)
         {
@@ -317,7 +296,14 @@ public static partial class ParityChecker
                 ? (ParityMetrics.Empty with { Count = reference.ElementCount }, null)
                 : (null, $"{DataTypes.OnnxName(reference.ElementType)} payloads differ");
         }
-        return (comparer.Measure(TensorViews.AsFloats(reference), TensorViews.AsFloats(actual), quantile), null);
+        ParityMetrics m = comparer.Measure(TensorViews.AsFloats(reference), TensorViews.AsFloats(actual), quantile);
+        if (DataTypes.IsIntegerOrBool(reference.ElementType))
+        {
+            // The float view locates the worst element; the exact comparison decides (int64 past 2^24 included).
+            ParityMetrics exact = ParityMetrics.Compare(reference, actual, quantile);
+            m = m with { MaxAbsError = exact.MaxAbsError, Mismatches = exact.Mismatches, IsExactType = true };
+        }
+        return (m, null);
     }
 
     /// <summary>Shared state of one check: the cloned models, samples, options and counters.</summary>

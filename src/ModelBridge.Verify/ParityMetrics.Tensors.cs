@@ -99,12 +99,13 @@ public sealed partial record ParityMetrics
         for (int i = 0; i < reference.Length; i++)
         {
             double r = unsigned ? (ulong)reference[i] : reference[i];
-            double a = unsigned ? (ulong)actual[i] : actual[i];
             maxRef = Math.Max(maxRef, Math.Abs(r));
             if (reference[i] != actual[i])
             {
                 mismatches++;
-                maxDiff = Math.Max(maxDiff, Math.Abs(a - r));
+                // In 128 bits, so values that round to the same double still differ by at least 1.
+                Int128 d = unsigned ? (Int128)(ulong)actual[i] - (ulong)reference[i] : (Int128)actual[i] - reference[i];
+                maxDiff = Math.Max(maxDiff, (double)Int128.Abs(d));
             }
         }
         return Empty with

@@ -16,7 +16,7 @@ public static partial class Slimmer
         var moments = layers.ToDictionary(l => l.Weight, l => new PatchMoments(l.PatchSize), StringComparer.Ordinal);
         Graph g = canonical.Graph;
         var index = layers.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i);
-        List<List<ConvLayer>> chunks = Chunk(layers, l => l.Sites.Sum(s => 4L * s.Batch * l.InputChannels * s.InputHeight * s.InputWidth), slim.MaxMemoryBytes);
+        List<List<ConvLayer>> chunks = ParityChecker.Chunk(layers, l => l.Sites.Sum(s => 4L * s.Batch * l.InputChannels * s.InputHeight * s.InputWidth), slim.MaxMemoryBytes);
         int done = 0, total = chunks.Count * samples.Count;
         foreach (List<ConvLayer> chunk in chunks)
         {
@@ -153,7 +153,8 @@ public static partial class Slimmer
     {
         using Model slimmed = canonical.Clone();
         var plan = new SlimPlan(chosen, new Dictionary<string, NumericContract>());
-        var pipeline = new Pipeline([new LowerAutoPad(), new DecomposeConvChannels(plan), new DecomposeConvSpatial(plan), new LowerConvToSeparable(plan), new EliminateDeadNodes()]);
+        // The conversion's own conv lowering for this plan (explicit pads first, as the factor passes need).
+        var pipeline = new Pipeline([.. Pipeline.ConvLoweringPasses(new ConvLoweringOptions { NoAutoPad = true, Slimming = plan }), new EliminateDeadNodes()]);
         ProvenanceMap map = pipeline.Run(slimmed, new PipelineOptions { Shapes = shapeOptions }, null, cancellationToken).Provenance;
         ShapeInferenceResult shapes = ShapeInference.Run(canonical.Graph, shapeOptions);
         var pairs = map.Entries
@@ -164,7 +165,7 @@ public static partial class Slimmer
             .ToList();
         var stats = new Dictionary<string, ErrorStatistics>(StringComparer.Ordinal);
         long Bytes((string Slimmed, string Original) p) => 2 * 4 * (shapes.ShapeOf(canonical.Graph.GetValue(p.Original))?.ElementCount ?? (1 << 22));
-        List<List<(string Slimmed, string Original)>> chunks = Chunk(pairs, Bytes, slim.MaxMemoryBytes);
+        List<List<(string Slimmed, string Original)>> chunks = ParityChecker.Chunk(pairs, Bytes, slim.MaxMemoryBytes);
         int done = 0;
         foreach (var chunk in chunks)
         {

@@ -24,7 +24,7 @@ public static partial class Slimmer
         Dictionary<string, (string Weight, string Bias, TensorData DefaultBias)> slots = MakeOverridable(probe, [.. order.Select(f => f.Layer)]);
         Graph g = probe.Graph;
         var overrides = new Dictionary<string, TensorData>(StringComparer.Ordinal);
-        List<List<ConvFitter>> chunks = Chunk(order, f => f.Layer.Sites.Sum(s => 8L * s.Batch * f.Layer.InputChannels * s.InputHeight * s.InputWidth), slim.MaxMemoryBytes);
+        List<List<ConvFitter>> chunks = ParityChecker.Chunk(order, f => f.Layer.Sites.Sum(s => 8L * s.Batch * f.Layer.InputChannels * s.InputHeight * s.InputWidth), slim.MaxMemoryBytes);
         int done = 0;
         foreach (List<ConvFitter> chunk in chunks)
         {

@@ -234,29 +234,4 @@ public static partial class Slimmer
             return h;
         }
     }
-
-    /// <summary>Groups items in order into chunks whose sizes sum to at most <paramref name="budget"/> (at least one item each).</summary>
-    private static List<List<T>> Chunk<T>(IEnumerable<T> items, Func<T, long> size, long budget)
-    {
-        var chunks = new List<List<T>>();
-        var current = new List<T>();
-        long bytes = 0;
-        foreach (T item in items)
-        {
-            long s = size(item);
-            if (current.Count > 0 && bytes + s > budget)
-            {
-                chunks.Add(current);
-                current = [];
-                bytes = 0;
-            }
-            current.Add(item);
-            bytes += s;
-        }
-        if (current.Count > 0)
-        {
-            chunks.Add(current);
-        }
-        return chunks;
-    }
 }

@@ -36,30 +36,10 @@ public static class Constants
     }
 
     /// <summary>
-    /// The value that holds the constant <paramref name="value"/> reads, following <c>Identity</c> chains
-    /// (exporters reach shared weights through them): an initializer or a <c>Constant</c> node's output.
-    /// </summary>
-    public static Value? Source(Value? value)
-    {
-        for (int hops = 0; value is not null && hops < 64; hops++)
-        {
-            if (IsConstant(value))
-            {
-                return value;
-            }
-            if (value.Producer is not { OpType: "Identity", IsStandardDomain: true } id)
-            {
-                return null;
-            }
-            value = id.Input(0);
-        }
-        return null;
-    }
-
-    /// <summary>
-    /// The value holding the weights <paramref name="value"/> reads, for naming and counting them: like
-    /// <see cref="Source"/>, but an initializer that is also a graph input (IR &lt; 4 exports list every
-    /// weight as an input) counts too, since its default is the trained weight.
+    /// The value holding the weights <paramref name="value"/> reads, for naming and counting them, following
+    /// <c>Identity</c> chains (exporters reach shared weights through them): a constant (<see cref="IsConstant"/>),
+    /// or an initializer that is also a graph input (IR &lt; 4 exports list every weight as an input), since
+    /// its default is the trained weight.
     /// </summary>
     public static Value? WeightSource(Value? value)
     {

@@ -67,10 +67,6 @@ internal sealed record ConvWindow(string AutoPad, long[] Kernel, long[] Strides,
     }
 
     /// <summary>The static spatial dims of <paramref name="v"/> (rank must be 2 + <see cref="Spatial"/>).</summary>
-    public static long[]? SpatialDims(ShapeInferenceResult shapes, Value? v, int spatial) =>
-        shapes.StaticDimsOf(v) is { } d && d.Length == spatial + 2 ? d[2..] : null;
-
-    /// <summary>The static spatial dims of <paramref name="v"/> (rank must be 2 + <see cref="Spatial"/>).</summary>
     public long[]? SpatialDims(ShapeInferenceResult shapes, Value? v) =>
         shapes.StaticDimsOf(v) is { } d && d.Length == Spatial + 2 ? d[2..] : null;
 

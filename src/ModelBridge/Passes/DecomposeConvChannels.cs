@@ -37,7 +37,7 @@ namespace ModelBridge.Passes;
 /// (<see cref="SlimPlan.ContractFor"/>); the pass declares the plan's widest.
 /// </para>
 /// </remarks>
-public sealed class DecomposeConvChannels : RewritePattern<ConvFactorization>
+public sealed class DecomposeConvChannels : FactoredConvPass
 {
     /// <summary>The pass id.</summary>
     public const string PassId = "decompose-conv-channels";
@@ -46,55 +46,27 @@ public sealed class DecomposeConvChannels : RewritePattern<ConvFactorization>
     /// <param name="scope">Substring of a node, output or weight name (empty for all).</param>
     /// <param name="errorBudget">E: the largest relative Frobenius weight error (0 for full rank).</param>
     public DecomposeConvChannels(string scope, double errorBudget)
+        : base(scope, errorBudget)
     {
-        ArgumentNullException.ThrowIfNull(scope);
-        if (!(errorBudget >= 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(errorBudget), errorBudget, "The error budget must be a number >= 0.");
-        }
-        Scope = scope;
-        ErrorBudget = errorBudget;
     }
 
     /// <summary>Plan mode: applies the plan's channel decompositions.</summary>
     public DecomposeConvChannels(SlimPlan plan)
+        : base(plan)
     {
-        ArgumentNullException.ThrowIfNull(plan);
-        Plan = plan;
-        Scope = string.Empty;
     }
-
-    /// <summary>Scope mode: the substring selecting convs.</summary>
-    public string Scope { get; }
-
-    /// <summary>Scope mode: E.</summary>
-    public double ErrorBudget { get; }
-
-    /// <summary>Plan mode: the plan.</summary>
-    public SlimPlan? Plan { get; }
 
     /// <inheritdoc/>
     public override string Id => PassId;
 
     /// <inheritdoc/>
-    public override string RootOp => "Conv";
+    public override FactorizationMethod Method => FactorizationMethod.Channel;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<string> GeneratedOps => ["Conv"];
-
-    /// <inheritdoc/>
-    public override NumericContract Numerics => FactoredConv.Contract(Plan, ErrorBudget);
-
-    /// <inheritdoc/>
-    protected override MatchResult<ConvFactorization> Match(IReadOnlyGraph graph, Node root) =>
-        FactoredConv.Match(Id, FactorizationMethod.Channel, root, graph.Shapes, Plan, Scope, ErrorBudget);
-
-    /// <inheritdoc/>
-    protected override void Rewrite(GraphRewriter rewriter, ConvFactorization match)
+    private protected override (IEnumerable<AttributeValue> First, IEnumerable<AttributeValue> Second) Attributes(ConvFactorization match)
     {
         ConvLayer l = match.Layer;
-        FactoredConv.Rewrite(rewriter, match,
-            ConvWindow.With(match.Conv, [Attr.Ints("kernel_shape", [l.KernelHeight, l.KernelWidth])], "group"),
+        return (ConvWindow.With(match.Conv, [Attr.Ints("kernel_shape", [l.KernelHeight, l.KernelWidth])], "group"),
             [Attr.Ints("kernel_shape", [1, 1])]);
     }
 }

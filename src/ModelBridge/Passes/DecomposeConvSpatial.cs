@@ -32,7 +32,7 @@ namespace ModelBridge.Passes;
 /// </para>
 /// <para>Numerics: as <see cref="DecomposeConvChannels"/>.</para>
 /// </remarks>
-public sealed class DecomposeConvSpatial : RewritePattern<ConvFactorization>
+public sealed class DecomposeConvSpatial : FactoredConvPass
 {
     /// <summary>The pass id.</summary>
     public const string PassId = "decompose-conv-spatial";
@@ -41,62 +41,37 @@ public sealed class DecomposeConvSpatial : RewritePattern<ConvFactorization>
     /// <param name="scope">Substring of a node, output or weight name (empty for all).</param>
     /// <param name="errorBudget">E: the largest relative Frobenius weight error (0 for full rank).</param>
     public DecomposeConvSpatial(string scope, double errorBudget)
+        : base(scope, errorBudget)
     {
-        ArgumentNullException.ThrowIfNull(scope);
-        if (!(errorBudget >= 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(errorBudget), errorBudget, "The error budget must be a number >= 0.");
-        }
-        Scope = scope;
-        ErrorBudget = errorBudget;
     }
 
     /// <summary>Plan mode: applies the plan's spatial decompositions.</summary>
     public DecomposeConvSpatial(SlimPlan plan)
+        : base(plan)
     {
-        ArgumentNullException.ThrowIfNull(plan);
-        Plan = plan;
-        Scope = string.Empty;
     }
-
-    /// <summary>Scope mode: the substring selecting convs.</summary>
-    public string Scope { get; }
-
-    /// <summary>Scope mode: E.</summary>
-    public double ErrorBudget { get; }
-
-    /// <summary>Plan mode: the plan.</summary>
-    public SlimPlan? Plan { get; }
 
     /// <inheritdoc/>
     public override string Id => PassId;
 
     /// <inheritdoc/>
-    public override string RootOp => "Conv";
+    public override FactorizationMethod Method => FactorizationMethod.Spatial;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<string> GeneratedOps => ["Conv"];
-
-    /// <inheritdoc/>
-    public override NumericContract Numerics => FactoredConv.Contract(Plan, ErrorBudget);
-
-    /// <inheritdoc/>
-    protected override MatchResult<ConvFactorization> Match(IReadOnlyGraph graph, Node root) =>
-        FactoredConv.Match(Id, FactorizationMethod.Spatial, root, graph.Shapes, Plan, Scope, ErrorBudget);
-
-    /// <inheritdoc/>
-    protected override void Rewrite(GraphRewriter rewriter, ConvFactorization match)
+    private protected override (IEnumerable<AttributeValue> First, IEnumerable<AttributeValue> Second) Attributes(ConvFactorization match)
     {
         ConvLayer l = match.Layer;
         long[] s = l.Strides, d = l.Dilations, p = l.Pads;
-        FactoredConv.Rewrite(rewriter, match,
-            [
-                Attr.Ints("kernel_shape", [l.KernelHeight, 1]), Attr.Ints("strides", [s[0], 1]),
-                Attr.Ints("pads", [p[0], 0, p[2], 0]), Attr.Ints("dilations", [d[0], 1]),
-            ],
-            [
-                Attr.Ints("kernel_shape", [1, l.KernelWidth]), Attr.Ints("strides", [1, s[1]]),
-                Attr.Ints("pads", [0, p[1], 0, p[3]]), Attr.Ints("dilations", [1, d[1]]),
-            ]);
+        AttributeValue[] vertical =
+        [
+            Attr.Ints("kernel_shape", [l.KernelHeight, 1]), Attr.Ints("strides", [s[0], 1]),
+            Attr.Ints("pads", [p[0], 0, p[2], 0]), Attr.Ints("dilations", [d[0], 1]),
+        ];
+        AttributeValue[] horizontal =
+        [
+            Attr.Ints("kernel_shape", [1, l.KernelWidth]), Attr.Ints("strides", [1, s[1]]),
+            Attr.Ints("pads", [0, p[1], 0, p[3]]), Attr.Ints("dilations", [1, d[1]]),
+        ];
+        return (vertical, horizontal);
     }
 }

@@ -142,14 +142,7 @@ internal static class FactoredConv
         Node a = rewriter.CreateNode("Conv", [x, first], "first", attributes: firstAttributes, derivedFrom: [x], placeAfter: conv);
         Node c = rewriter.CreateNode("Conv", bias is null ? [a.Outputs[0], second] : [a.Outputs[0], second, bias], "second",
             attributes: secondAttributes, derivedFrom: [x], placeAfter: a);
-        if (match.Contract is { } contract)
-        {
-            rewriter.Replace(conv.Outputs[0]!, c.Outputs[0]!, contract);
-        }
-        else
-        {
-            rewriter.Replace(conv.Outputs[0]!, c.Outputs[0]!);
-        }
+        rewriter.Replace(conv.Outputs[0]!, c.Outputs[0]!, match.Contract ?? rewriter.Contract);
         rewriter.EraseIfUnused([conv]);
         rewriter.Note(match.Note);
     }
@@ -157,4 +150,69 @@ internal static class FactoredConv
     /// <summary>The numeric contract of a factorisation pass: the plan's bound, or max(E, 1e-5) relative and absolute.</summary>
     public static NumericContract Contract(SlimPlan? plan, double errorBudget) =>
         plan?.Bound() ?? NumericContract.Approximate(rtol: Math.Max(errorBudget, 1e-5), atol: Math.Max(errorBudget, 1e-5));
+}
+
+/// <summary>
+/// A pass that factors a convolution into two (<see cref="DecomposeConvChannels"/>,
+/// <see cref="DecomposeConvSpatial"/>): scope mode fits the weights within an error budget, plan mode
+/// writes a <see cref="SlimPlan"/>'s factors. Subclasses give the method and the two convs' attributes.
+/// </summary>
+public abstract class FactoredConvPass : RewritePattern<ConvFactorization>
+{
+    /// <summary>Scope mode: factors the convs <paramref name="scope"/> addresses to weight error <paramref name="errorBudget"/>.</summary>
+    /// <param name="scope">Substring of a node, output or weight name (empty for all).</param>
+    /// <param name="errorBudget">E: the largest relative Frobenius weight error (0 for full rank).</param>
+    private protected FactoredConvPass(string scope, double errorBudget)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        if (!(errorBudget >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(errorBudget), errorBudget, "The error budget must be a number >= 0.");
+        }
+        Scope = scope;
+        ErrorBudget = errorBudget;
+    }
+
+    /// <summary>Plan mode: applies the plan's factorisations of this pass's method.</summary>
+    private protected FactoredConvPass(SlimPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        Plan = plan;
+        Scope = string.Empty;
+    }
+
+    /// <summary>Scope mode: the substring selecting convs.</summary>
+    public string Scope { get; }
+
+    /// <summary>Scope mode: E.</summary>
+    public double ErrorBudget { get; }
+
+    /// <summary>Plan mode: the plan.</summary>
+    public SlimPlan? Plan { get; }
+
+    /// <summary>The factorisation this pass writes.</summary>
+    public abstract FactorizationMethod Method { get; }
+
+    /// <inheritdoc/>
+    public sealed override string RootOp => "Conv";
+
+    /// <inheritdoc/>
+    public sealed override IReadOnlyList<string> GeneratedOps => ["Conv"];
+
+    /// <inheritdoc/>
+    public sealed override NumericContract Numerics => FactoredConv.Contract(Plan, ErrorBudget);
+
+    /// <inheritdoc/>
+    protected sealed override MatchResult<ConvFactorization> Match(IReadOnlyGraph graph, Node root) =>
+        FactoredConv.Match(Id, Method, root, graph.Shapes, Plan, Scope, ErrorBudget);
+
+    /// <inheritdoc/>
+    protected sealed override void Rewrite(GraphRewriter rewriter, ConvFactorization match)
+    {
+        (IEnumerable<AttributeValue> first, IEnumerable<AttributeValue> second) = Attributes(match);
+        FactoredConv.Rewrite(rewriter, match, first, second);
+    }
+
+    /// <summary>The attributes of the first and the second conv that replace <paramref name="match"/>'s.</summary>
+    private protected abstract (IEnumerable<AttributeValue> First, IEnumerable<AttributeValue> Second) Attributes(ConvFactorization match);
 }

@@ -115,19 +115,10 @@ public abstract class LowerActivation : RewritePattern<LowerActivation.Choice>
     protected sealed override void Rewrite(GraphRewriter rewriter, Choice match)
     {
         Node root = match.Root;
-        NumericContract passContract = rewriter.Contract;
+        Value result = match.Form.Build(rewriter, root);
         // The tensor map records what the chosen form promises, not the loosest form of the pass.
-        rewriter.Contract = match.Form.Numerics;
-        try
-        {
-            Value result = match.Form.Build(rewriter, root);
-            rewriter.Replace(root.Outputs[0]!, result);
-            rewriter.EraseIfUnused([root]);
-        }
-        finally
-        {
-            rewriter.Contract = passContract;
-        }
+        rewriter.Replace(root.Outputs[0]!, result, match.Form.Numerics);
+        rewriter.EraseIfUnused([root]);
         rewriter.Note(new LoweringChoice(root.Name, match.Form.Name, match.Form.Numerics, match.PassedOver));
     }
 

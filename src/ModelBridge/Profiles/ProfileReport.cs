@@ -66,7 +66,7 @@ public sealed record AcceleratedPartition
     public IReadOnlyList<Node> NodeList { get; }
 
     /// <summary>Names of the partition's nodes.</summary>
-    public IReadOnlyList<string> Nodes => [.. NodeList.Select(n => n.Name)];
+    public IReadOnlyList<string> Nodes => [.. NodeList.Select(NodeNaming.NameOf)];
 
     /// <summary>Known MACs of the partition's nodes.</summary>
     public long Macs { get; }

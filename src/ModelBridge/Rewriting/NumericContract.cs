@@ -78,6 +78,18 @@ public sealed record NumericContract
         return new(false, RelativeTolerance + next.RelativeTolerance, AbsoluteTolerance + next.AbsoluteTolerance, IsMeasured || next.IsMeasured);
     }
 
+    /// <summary>
+    /// The looser of two contracts, for a value fed by both: the larger rtol and the larger atol (exact only
+    /// when both are; measured if either is).
+    /// </summary>
+    public NumericContract Widest(NumericContract other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return IsExact ? other : other.IsExact ? this
+            : new(false, Math.Max(RelativeTolerance, other.RelativeTolerance), Math.Max(AbsoluteTolerance, other.AbsoluteTolerance),
+                IsMeasured || other.IsMeasured);
+    }
+
     /// <inheritdoc/>
     public override string ToString() => IsExact
         ? "exact"

@@ -69,7 +69,7 @@ public abstract class RewritePattern<TMatch> : Pass
                 {
                     failures.Add($"{node.OpType} '{node.Name}': {m.FailureReason}");
                 }
-                rewriter.Refusals[node.Name] = m.FailureReason!;
+                rewriter.Refusals[NodeNaming.NameOf(node)] = m.FailureReason!;
                 continue;
             }
             rewriter.RootName = node.Name.Length > 0 ? node.Name : node.OpType;

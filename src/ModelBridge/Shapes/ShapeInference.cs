@@ -76,29 +76,22 @@ public static partial class ShapeInference
             }
             if (node.IsStandardDomain && Rules.TryGetValue(node.OpType, out Action<InferenceContext>? rule))
             {
-                if (!options.Lenient)
+                try
                 {
                     Apply(rule, ctx);
                 }
-                else
+                catch (Errors.InvalidModelException e) when (options.Lenient)
                 {
-                    try
+                    // A reader that only wants what is known (a check, a pass's match) gets unknown outputs, not an error.
+                    Array.Clear(ctx.Inferred);
+                    foreach (Value? o in node.Outputs)
                     {
-                        Apply(rule, ctx);
-                    }
-                    catch (Errors.InvalidModelException e)
-                    {
-                        // A reader that only wants what is known (a check, a pass's match) gets unknown outputs, not an error.
-                        Array.Clear(ctx.Inferred);
-                        foreach (Value? o in node.Outputs)
+                        if (o is not null)
                         {
-                            if (o is not null)
-                            {
-                                state.Values.Remove(o);
-                            }
+                            state.Values.Remove(o);
                         }
-                        state.Warnings.Add($"{e.Message} Its outputs are left unknown.");
                     }
+                    state.Warnings.Add($"{e.Message} Its outputs are left unknown.");
                 }
             }
             else if (unsupported.Add(node.Domain + "::" + node.OpType))

@@ -48,18 +48,7 @@ public sealed class SlimPlan
     /// The widest contract in the plan (what a pass applying it declares as its bound), at least 1e-5;
     /// measured when the plan's contracts are.
     /// </summary>
-    public NumericContract Bound()
-    {
-        double rtol = 1e-5, atol = 1e-5;
-        bool measured = false;
-        foreach (NumericContract c in Contracts.Values)
-        {
-            rtol = Math.Max(rtol, c.RelativeTolerance);
-            atol = Math.Max(atol, c.AbsoluteTolerance);
-            measured |= c.IsMeasured;
-        }
-        return measured ? NumericContract.Measured(rtol, atol) : NumericContract.Approximate(rtol, atol);
-    }
+    public NumericContract Bound() => Contracts.Values.Aggregate(NumericContract.Approximate(1e-5, 1e-5), (a, c) => a.Widest(c));
 
     /// <summary>The contract recorded for a factored conv's output <paramref name="value"/>: the plan's, else <see cref="Bound"/>.</summary>
     public NumericContract ContractFor(string value) => Contracts.GetValueOrDefault(value) ?? Bound();
