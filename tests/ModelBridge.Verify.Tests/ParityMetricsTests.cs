@@ -176,6 +176,23 @@ public sealed class TensorComparerTests
     }
 
     [Test]
+    public void Verify_judges_integer_tensors_exactly_past_float_precision()
+    {
+        long big = (1L << 40) + 1;
+        (ParityMetrics? off, string? problem) = ParityChecker.Measure(TensorComparer.Exact,
+            TensorData.Create<long>([2], [big, 7]), TensorData.Create<long>([2], [big + 1, 7]), null, 0.99);
+        Assert.That(problem, Is.Null);
+        Assert.That((off!.Mismatches, off.MaxAbsError), Is.EqualTo((1L, 1.0)), "float32 views of the two are equal");
+        Assert.That(TensorComparer.Exact.Accepts(off), Is.False);
+        (ParityMetrics? same, _) = ParityChecker.Measure(TensorComparer.Exact,
+            TensorData.Create<long>([2], [big, 7]), TensorData.Create<long>([2], [big, 7]), null, 0.99);
+        Assert.That(TensorComparer.Exact.Accepts(same!), Is.True);
+        ulong top = ulong.MaxValue;
+        ParityMetrics u = ParityMetrics.Compare(TensorData.Create<ulong>([1], [top]), TensorData.Create<ulong>([1], [top - 1]));
+        Assert.That(u.MaxAbsError, Is.EqualTo(1), "unsigned values that round to the same double");
+    }
+
+    [Test]
     public void Float_tensors_report_relative_to_max_and_mismatches()
     {
         ParityMetrics m = ParityMetrics.Compare(TensorData.Create<float>([3], [1f, -4f, 2f]), TensorData.Create<float>([3], [1f, -4.004f, 2f]));

@@ -46,9 +46,14 @@ public sealed class InspectCommandTests
     [Test]
     public void Input_shape_agrees_with_the_same_set_dim()
     {
-        var (_, viaShape, _) = Run("inspect", Fixture("dynamic_batch"), "--json", "--input-shape", "input=2,3,32,32");
-        var (_, viaDim, _) = Run("inspect", Fixture("dynamic_batch"), "--json", "--set-dim", "N=2", "--input-shape", "input=2,3,32,32");
-        var (_, viaSetDim, _) = Run("inspect", Fixture("dynamic_batch"), "--json", "--set-dim", "N=2");
+        var (c1, viaShape, e1) = Run("inspect", Fixture("dynamic_batch"), "--json", "--input-shape", "input=2,3,32,32");
+        var (c2, viaDim, e2) = Run("inspect", Fixture("dynamic_batch"), "--json", "--set-dim", "N=2", "--input-shape", "input=2,3,32,32");
+        var (c3, viaSetDim, e3) = Run("inspect", Fixture("dynamic_batch"), "--json", "--set-dim", "N=2");
+        Assert.That((c1, c2, c3), Is.EqualTo((Program.Ok, Program.Ok, Program.Ok)), e1 + e2 + e3);
+        using (var doc = CliHarness.SingleJson(viaSetDim))
+        {
+            Assert.That(doc.RootElement.GetProperty("outputs")[0].GetProperty("type").GetString(), Is.EqualTo("float[2,10]"));
+        }
         Assert.That(viaShape, Is.EqualTo(viaSetDim));
         Assert.That(viaDim, Is.EqualTo(viaSetDim), "agreeing pins are accepted together");
     }

@@ -100,8 +100,9 @@ public sealed class PackageTests
         using ZipArchive package = ZipFile.OpenRead(Nupkg(id));
         using ZipArchive symbols = ZipFile.OpenRead(Nupkg(id, "snupkg"));
         string[] assemblies = [.. package.Entries.Where(e => e.FullName.EndsWith(".dll", StringComparison.Ordinal) && Path.GetFileNameWithoutExtension(e.Name).StartsWith("ModelBridge", StringComparison.Ordinal)).Select(e => e.FullName)];
-        Assert.That(assemblies, Is.Not.Empty);
-        foreach (string dll in assemblies.Where(d => Path.GetFileNameWithoutExtension(d) == id))
+        string[] own = [.. assemblies.Where(d => Path.GetFileNameWithoutExtension(d) == id)];
+        Assert.That(own, Is.Not.Empty, $"the package holds {id}.dll");
+        foreach (string dll in own)
         {
             ZipArchiveEntry? pdb = symbols.GetEntry(Path.ChangeExtension(dll, ".pdb"));
             Assert.That(pdb, Is.Not.Null, $"{dll} has its PDB in the .snupkg");

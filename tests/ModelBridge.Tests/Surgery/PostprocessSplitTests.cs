@@ -14,23 +14,8 @@ public sealed class PostprocessSplitTests
 {
     private static string RfbDir => Path.Combine(TestPaths.Fixtures, "real", "version-RFB-320");
 
-    /// <summary>
-    /// version-RFB-320 as downloaded lists every initializer as a graph input (IR &lt; 4), which makes
-    /// its weights overridable and every Conv "computed at run time". Conversion removes them by default
-    /// (issue 14, item 1); until then the test takes them off itself, which is a no-op afterwards.
-    /// </summary>
-    private static Model LoadRfb()
-    {
-        Model m = Model.Load(Path.Combine(RfbDir, "model.onnx"));
-        GraphRewriter.Edit(m.Graph, "test-initializers-are-constants", r =>
-        {
-            foreach (Value v in m.Graph.Inputs.Where(v => v.Initializer is not null).ToList())
-            {
-                r.RemoveGraphInput(v);
-            }
-        });
-        return m;
-    }
+    /// <summary>version-RFB-320 as downloaded: every initializer is also a graph input, which conversion removes by default.</summary>
+    private static Model LoadRfb() => Model.Load(Path.Combine(RfbDir, "model.onnx"));
 
     /// <summary>Runs main, then post on main's cut tensors (and the graph inputs it reads), each from its own saved bytes.</summary>
     internal static Dictionary<string, TensorData> RunPair(PostprocessSplitResult split, IReadOnlyDictionary<string, TensorData> inputs)

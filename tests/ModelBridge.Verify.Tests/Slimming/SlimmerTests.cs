@@ -67,6 +67,9 @@ public sealed class SlimmerTests
         using (result.Model)
         {
             var options = new ParityOptions { Target = Target, Localize = true };
+            // On the calibration photograph the budgets were measured on: what this checks is that the map carries
+            // them to every tensor the slimming changes (a tensor left out would diverge). A budget is a calibration
+            // measure, not a bound: on the other photograph 11 of 128 tensors exceed it (docs/verify.md).
             ParityReport clean = ParityChecker.Compare(original, result.Model, result.TensorMap, Photo(0), options);
             Assert.That(clean.Passed, Is.True, clean.ToString());
             Assert.That(clean.Tensors.Count(t => t.Passes.Any(p => SlimPlan.PassIds.Contains(p))), Is.GreaterThan(10), "slimmed tensors carry the plan's budget");
