@@ -159,36 +159,35 @@ internal static partial class ConvertCommand
                 CliSupport.Text(asJson).Write(slimText);
                 CliSupport.Text(asJson).WriteLine($"  wrote {SlimPathFor(outFile.FullName)}");
             }
-            if (!verifying)
-            {
-                if (asJson)
-                {
-                    var summary = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outcome), CliSupport.Json)!;
-                    if (slimJson is not null)
-                    {
-                        summary["slimming"] = SlimNode(slimJson);
-                    }
-                    Console.Out.WriteLine(summary.ToJsonString(CliSupport.Json));
-                }
-                return code;
-            }
-            ParityReport parity = VerifyWritten(original, result, split, outcome, parityOptions, samples);
-            if (split is not null)
-            {
-                CliSupport.Text(asJson).WriteLine($"verify: {parity.Info.RewrittenModel} against {input.Name}");
-            }
-            IReadOnlyList<string> written = VerifyCommand.Finish(parity, parse.GetValue(report), asJson);
+            // One JSON document: the conversion, what slimming did, and the parity summary when verifying.
+            System.Text.Json.Nodes.JsonNode? document = null;
             if (asJson)
             {
-                var document = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outcome), CliSupport.Json)!;
+                document = System.Text.Json.JsonSerializer.SerializeToNode(Summary(result, outcome), CliSupport.Json)!;
                 if (slimJson is not null)
                 {
                     document["slimming"] = SlimNode(slimJson);
                 }
-                document["parity"] = VerifyCommand.SummaryNode(parity, written);
+            }
+            if (verifying)
+            {
+                ParityReport parity = VerifyWritten(original, result, split, outcome, parityOptions, samples);
+                if (split is not null)
+                {
+                    CliSupport.Text(asJson).WriteLine($"verify: {parity.Info.RewrittenModel} against {input.Name}");
+                }
+                IReadOnlyList<string> written = VerifyCommand.Finish(parity, parse.GetValue(report), asJson);
+                if (document is not null)
+                {
+                    document["parity"] = VerifyCommand.SummaryNode(parity, written);
+                }
+                code = parity.Passed ? code : Program.ParityFailed;
+            }
+            if (document is not null)
+            {
                 Console.Out.WriteLine(document.ToJsonString(CliSupport.Json));
             }
-            return parity.Passed ? code : Program.ParityFailed;
+            return code;
         });
         return cmd;
     }

@@ -68,10 +68,11 @@ internal static class VerifyCommand
             using Model convertedModel = CliSupport.LoadModel(convertedFile, "converted model");
             Dictionary<string, long> dims = DimPins.Resolve(parse.GetValue(setDim), parse.GetValue(inputShape), originalModel.Graph, convertedModel.Graph);
             ProvenanceMap tensorMap = LoadMap(parse.GetValue(map), convertedFile.FullName, convertedModel);
+            OutputManifest? manifest = ReadManifest(convertedFile);
             var options = new ParityOptions
             {
                 Rule = ParseRule(parse.GetValue(rule)!),
-                Target = parse.GetValue(target) is { } t ? CliOptions.ResolveTarget(t) : TargetFromManifest(convertedFile, parse.GetValue(json)),
+                Target = parse.GetValue(target) is { } t ? CliOptions.ResolveTarget(t) : TargetFromManifest(manifest, convertedFile, parse.GetValue(json)),
                 MaxMemoryBytes = ParseSize(parse.GetValue(maxMemory)!),
                 Dims = dims,
             };
@@ -83,7 +84,7 @@ internal static class VerifyCommand
             ParityInputs samples = parse.GetValue(inputs) is { } dir
                 ? images.Samples(parse, dir, "--inputs", originalModel, dims)
                 : Inputs(originalModel, parse.GetValue(random), parse.GetValue(seed), dims);
-            (FileInfo PostFile, OutputManifest? Manifest)? pair = PostModel(parse.GetValue(post), convertedFile);
+            (FileInfo PostFile, OutputManifest? Manifest)? pair = PostModel(parse.GetValue(post), convertedFile, manifest);
             ParityReport result;
             if (pair is { } p)
             {
@@ -120,24 +121,32 @@ internal static class VerifyCommand
         return cmd;
     }
 
-    /// <summary>
-    /// The target CONVERTED was converted for, read from the manifest <c>convert</c> wrote beside it (a built-in
-    /// profile by name, a custom one from its file while it still exists), so its tolerance applies; null when
-    /// there is no manifest or it names no target.
-    /// </summary>
-    private static TargetProfile? TargetFromManifest(FileInfo converted, bool json)
+    /// <summary>The manifest convert wrote beside CONVERTED, or null when there is none or it is not a ModelBridge manifest.</summary>
+    private static OutputManifest? ReadManifest(FileInfo converted)
     {
         string path = ConvertCommand.ManifestPathFor(converted.FullName);
         if (!File.Exists(path))
         {
             return null;
         }
-        OutputManifest manifest;
         try
         {
-            manifest = OutputManifest.FromJson(File.ReadAllText(path));
+            return OutputManifest.FromJson(File.ReadAllText(path));
         }
-        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is FormatException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The target CONVERTED was converted for, read from the manifest <c>convert</c> wrote beside it (a built-in
+    /// profile by name, a custom one from its file while it still exists), so its tolerance applies; null when
+    /// there is no manifest or it names no target.
+    /// </summary>
+    private static TargetProfile? TargetFromManifest(OutputManifest? manifest, FileInfo converted, bool json)
+    {
+        if (manifest is null)
         {
             return null;
         }
@@ -151,7 +160,7 @@ internal static class VerifyCommand
         };
         if (profile is not null)
         {
-            CliSupport.Text(json).WriteLine($"verify: judging at {profile.Name}'s tolerance, the target {Path.GetFileName(path)} names (--target overrides)");
+            CliSupport.Text(json).WriteLine($"verify: judging at {profile.Name}'s tolerance, the target {Path.GetFileName(ConvertCommand.ManifestPathFor(converted.FullName))} names (--target overrides)");
         }
         return profile;
     }
@@ -218,21 +227,8 @@ internal static class VerifyCommand
     /// The post-processing model to stitch to CONVERTED: <c>--post</c>, else the one named by the
     /// manifest beside CONVERTED (written by <c>convert --split-postprocess</c>), else none.
     /// </summary>
-    private static (FileInfo PostFile, OutputManifest? Manifest)? PostModel(FileInfo? post, FileInfo converted)
+    private static (FileInfo PostFile, OutputManifest? Manifest)? PostModel(FileInfo? post, FileInfo converted, OutputManifest? manifest)
     {
-        OutputManifest? manifest = null;
-        string manifestPath = ConvertCommand.ManifestPathFor(converted.FullName);
-        if (File.Exists(manifestPath))
-        {
-            try
-            {
-                manifest = OutputManifest.FromJson(File.ReadAllText(manifestPath));
-            }
-            catch (Exception ex) when (ex is FormatException or JsonException)
-            {
-                // Not a ModelBridge manifest: it names no post model.
-            }
-        }
         if (post is not null)
         {
             return (post, manifest?.Postprocess is null ? null : manifest);

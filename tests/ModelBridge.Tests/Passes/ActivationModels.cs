@@ -124,6 +124,15 @@ internal static class ActivationModels
         return new Pipeline([pass]).Run(m, options);
     }
 
+    /// <summary>Runs <paramref name="pass"/> twice: the second run matches nothing and leaves the graph as the first left it.</summary>
+    public static void AssertIdempotent(Model m, Pass pass)
+    {
+        Run(m, pass);
+        string once = Print(m);
+        Assert.That(Run(m, pass).Statistics[0].Matches, Is.Zero, "second run matched");
+        Assert.That(Print(m), Is.EqualTo(once));
+    }
+
     /// <summary>The form each rewrite of the run chose.</summary>
     public static IReadOnlyList<LoweringChoice> Choices(PipelineResult r) => [.. r.Statistics.SelectMany(s => s.Notes).OfType<LoweringChoice>()];
 
